@@ -1,0 +1,40 @@
+# make book: build the HTML book from the stored notebook outputs (offline, no execution).
+# make test: ruff, pytest and nbval (notebooks run in the smoke profile).
+# Both create .venv on first use.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= cpu
+NB ?= book
+ARCH := $(shell uname -m)
+ifeq ($(ARCH),x86_64)
+TORCH_PIN := torch==2.14.1 torchvision==0.29.1
+endif
+
+.PHONY: book test lint execute clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_PIN) -e '.[dev]'
+	touch $@
+
+book: $(VENV)/.installed
+	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check alexnet_lab tests bench
+	$(VENV)/bin/ruff format --check alexnet_lab tests bench
+
+test: lint
+	$(PY) -m pytest tests
+	ALEXNET_LAB_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=600 -p no:cacheprovider book
+
+# Re-run the notebooks in place in one profile, to refresh the outputs readers see:
+#   make execute PROFILE=cpu NB=book/01_at_a_glance.ipynb
+execute: $(VENV)/.installed
+	ALEXNET_LAB_PROFILE=$(PROFILE) $(PY) -m alexnet_lab.execute $(NB)
+
+clean:
+	rm -rf _build

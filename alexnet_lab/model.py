@@ -1,0 +1,230 @@
+"""AlexNet as in Krizhevsky, Sutskever & Hinton (NIPS 2012).
+
+Layer names follow the paper (conv1 ... fc8). The two "GPU columns" are written as
+``groups=2`` in conv2, conv4 and conv5: the columns only exchange data at the inputs of
+conv3, fc6, fc7 and fc8, which is exactly what a grouped convolution computes.
+
+Input size, 224 against 227: the paper crops 224x224, but (224 - 11) / 4 + 1 = 54.25 is
+not the 55 it reports. Krizhevsky's cuda-convnet rounds the output size up,
+1 + ceil((224 - 11) / 4) = 55, so the last window hangs 3 pixels over the right and bottom
+border and reads zeros there. This module takes the same convention: conv1 pads the right
+and bottom edge with just enough zeros for the rounding up. A 224 crop (the paper) and a
+227 crop (Caffe, CS231n) both give 55x55 maps and the same 6x6x256 pool5.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# The paper's LRN constants. PyTorch divides alpha by `size`, the paper does not, so
+# nn.LocalResponseNorm needs alpha * n to compute the paper's formula.
+LRN_K, LRN_N, LRN_ALPHA, LRN_BETA = 2.0, 5, 1e-4, 0.75
+
+
+def paper_lrn() -> nn.LocalResponseNorm:
+    """Local response normalization with the paper's constants (k=2, n=5, alpha=1e-4, beta=0.75)."""
+    return nn.LocalResponseNorm(LRN_N, alpha=LRN_ALPHA * LRN_N, beta=LRN_BETA, k=LRN_K)
+
+
+class CeilConv2d(nn.Conv2d):
+    """A padding-free convolution whose output size is rounded up, as in cuda-convnet.
+
+    The right and bottom edges get the zeros that the last window needs:
+    (N, C, H, W) -> (N, out_channels, 1 + ceil((H - k) / s), 1 + ceil((W - k) / s)).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k, s = self.kernel_size[0], self.stride[0]
+        pad_h = (s - (x.shape[-2] - k) % s) % s
+        pad_w = (s - (x.shape[-1] - k) % s) % s
+        return super().forward(F.pad(x, (0, pad_w, 0, pad_h)))
+
+
+class AlexNet(nn.Module):
+    """The paper's AlexNet: 96-256-384-384-256 conv kernels, 4096-4096 hidden units.
+
+    Every trick of the paper can be switched off for the ablation chapters.
+
+    Args:
+        num_classes: size of fc8 (1000 for ImageNet, 10 for Imagenette).
+        lrn: local response normalization after conv1 and conv2.
+        overlap_pool: 3x3 stride-2 max-pooling (the paper); False gives 2x2 stride 2.
+        dropout: drop probability in fc6 and fc7 (the paper: 0.5; 0 turns it off).
+        two_columns: conv2, conv4 and conv5 see only their own column (groups=2);
+            False gives one column of the same widths.
+        activation: "relu" (the paper) or "tanh".
+        init: "paper" (weights from N(0, 0.01^2), biases 1 in conv2, conv4, conv5, fc6,
+            fc7) or "kaiming" (He-normal weights, zero biases; trains reliably at small
+            input sizes, where the paper's init can stall).
+
+    Shape: (N, 3, 224, 224) or (N, 3, 227, 227) -> (N, num_classes). Smaller inputs work
+    too (at least 63x63): an adaptive average pool brings pool5 to 6x6, and it is the
+    identity at 224.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        *,
+        lrn: bool = True,
+        overlap_pool: bool = True,
+        dropout: float = 0.5,
+        two_columns: bool = True,
+        activation: str = "relu",
+        init: str = "paper",
+    ) -> None:
+        super().__init__()
+        if activation not in ("relu", "tanh"):
+            raise ValueError(f"activation must be 'relu' or 'tanh', got {activation!r}")
+        if init not in ("paper", "kaiming"):
+            raise ValueError(f"init must be 'paper' or 'kaiming', got {init!r}")
+        act = nn.ReLU if activation == "relu" else nn.Tanh
+        norm = paper_lrn if lrn else nn.Identity
+        pool_k = 3 if overlap_pool else 2
+        g = 2 if two_columns else 1
+
+        def pool() -> nn.MaxPool2d:
+            return nn.MaxPool2d(kernel_size=pool_k, stride=2)
+
+        self.features = nn.Sequential(
+            OrderedDict(
+                conv1=CeilConv2d(3, 96, kernel_size=11, stride=4),  # 96 x 55 x 55
+                act1=act(),
+                lrn1=norm(),
+                pool1=pool(),  # 96 x 27 x 27
+                conv2=nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=g),  # 256 x 27 x 27
+                act2=act(),
+                lrn2=norm(),
+                pool2=pool(),  # 256 x 13 x 13
+                conv3=nn.Conv2d(256, 384, kernel_size=3, padding=1),  # 384 x 13 x 13
+                act3=act(),
+                conv4=nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=g),  # 384 x 13 x 13
+                act4=act(),
+                conv5=nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=g),  # 256 x 13 x 13
+                act5=act(),
+                pool5=pool(),  # 256 x 6 x 6
+            )
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))  # identity for 224 and 227 inputs
+        self.classifier = nn.Sequential(
+            OrderedDict(
+                fc6=nn.Linear(256 * 6 * 6, 4096),  # 4096
+                act6=act(),
+                drop6=nn.Dropout(dropout),
+                fc7=nn.Linear(4096, 4096),  # 4096
+                act7=act(),
+                drop7=nn.Dropout(dropout),
+                fc8=nn.Linear(4096, num_classes),  # num_classes (softmax is in the loss)
+            )
+        )
+        self.reset_parameters(init)
+
+    def reset_parameters(self, init: str = "paper") -> None:
+        """Initialize as in the paper (section 5) or with He-normal weights."""
+        ones = {"conv2", "conv4", "conv5", "fc6", "fc7"}
+        for name, m in [*self.features.named_children(), *self.classifier.named_children()]:
+            if not isinstance(m, (nn.Conv2d, nn.Linear)):
+                continue
+            if init == "paper":
+                nn.init.normal_(m.weight, mean=0.0, std=0.01)
+                nn.init.constant_(m.bias, 1.0 if name in ones else 0.0)
+            else:
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)  # N x 256 x 6 x 6
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)  # N x 9216
+        return self.classifier(x)
+
+
+def conv_output_size(
+    size: int, kernel: int, stride: int = 1, padding: int = 0, ceil: bool = False
+) -> int:
+    """Output length of a convolution or pooling along one axis."""
+    span = size + 2 * padding - kernel
+    if span < 0:
+        raise ValueError(f"kernel {kernel} is larger than the padded input {size + 2 * padding}")
+    return 1 + (math.ceil(span / stride) if ceil else span // stride)
+
+
+class TorchvisionAlexNet(nn.Module):
+    """The one-column AlexNet that torchvision ships (64-192-384-256-256, no LRN).
+
+    Its ``state_dict`` keys and shapes are torchvision's ``alexnet`` ones, so weights load
+    one-to-one in both directions. Paper names are given in the comments.
+
+    Shape: (N, 3, 224, 224) -> (N, num_classes).
+    """
+
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),  # conv1: 64 x 55 x 55
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),  # pool1: 64 x 27 x 27
+            nn.Conv2d(64, 192, kernel_size=5, padding=2),  # conv2: 192 x 27 x 27
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),  # pool2: 192 x 13 x 13
+            nn.Conv2d(192, 384, kernel_size=3, padding=1),  # conv3: 384 x 13 x 13
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1),  # conv4: 256 x 13 x 13
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1),  # conv5: 256 x 13 x 13
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),  # pool5: 256 x 6 x 6
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout),
+            nn.Linear(256 * 6 * 6, 4096),  # fc6
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(4096, 4096),  # fc7
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes),  # fc8
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def torchvision_alexnet(num_classes: int = 1000, weights: str | None = None) -> TorchvisionAlexNet:
+    """The torchvision-compatible AlexNet, optionally with torchvision's ImageNet weights.
+
+    Args:
+        num_classes: size of the last layer; must be 1000 when ``weights`` is given.
+        weights: None (random init) or a torchvision weights name such as "IMAGENET1K_V1".
+            The file is fetched through torchvision's weights API and needs internet
+            access the first time; afterwards it is read from the torch hub cache.
+    """
+    model = TorchvisionAlexNet(num_classes)
+    if weights is None:
+        return model
+    from torchvision.models import AlexNet_Weights
+
+    w = AlexNet_Weights.verify(weights)
+    if num_classes != len(w.meta["categories"]):
+        raise ValueError(
+            f"weights={weights!r} has {len(w.meta['categories'])} classes; "
+            f"pass num_classes={len(w.meta['categories'])} (got {num_classes})"
+        )
+    try:
+        state = w.get_state_dict(progress=True)
+    except Exception as e:  # URLError, socket errors, HTTP errors: all mean "no download"
+        cache = torch.hub.get_dir() + "/checkpoints"
+        raise RuntimeError(
+            f"Could not download torchvision's AlexNet weights {weights!r} from {w.url} "
+            f"({type(e).__name__}: {e}). This needs internet access. Offline, copy the file "
+            f"{w.url.rsplit('/', 1)[-1]} into {cache} (set TORCH_HOME to move it), or use "
+            "weights=None and train your own model with `alexnet-lab train`."
+        ) from e
+    model.load_state_dict(state)
+    return model
