@@ -7,6 +7,12 @@ PY := $(VENV)/bin/python
 PROFILE ?= cpu
 NB ?= book
 ARCH := $(shell uname -m)
+# Datasets: $ALEXNET_LAB_DATA if set, else ../shared/data when it sits beside the repo.
+ifeq ($(ALEXNET_LAB_DATA),)
+ifneq ($(wildcard ../shared/data),)
+export ALEXNET_LAB_DATA := $(abspath ../shared/data)
+endif
+endif
 ifeq ($(ARCH),x86_64)
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 endif
