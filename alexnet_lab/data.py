@@ -210,7 +210,10 @@ def check_data(path: str | os.PathLike, workers: int = 4) -> DataReport:
     """
     path = Path(path)
     if not path.is_dir():
-        raise DataNotFoundError(f"{path} is not a folder. " + _layout_help(path.parent))
+        raise DataNotFoundError(
+            f"{path} is not a folder. Give a dataset folder laid out as "
+            "<dataset>/{train,val}/<class>/<image>.JPEG, or one split of it."
+        )
     subdirs = sorted(d for d in path.iterdir() if d.is_dir())
     is_dataset = subdirs and all(any(c.is_dir() for c in d.iterdir()) for d in subdirs)
     splits = {d.name: d for d in subdirs} if is_dataset else {path.name: path}

@@ -1,0 +1,33 @@
+import torch
+
+from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, LRN_N, paper_lrn
+
+
+def paper_formula(a: torch.Tensor) -> torch.Tensor:
+    """b_i = a_i / (k + alpha * sum_{j=max(0,i-n/2)}^{min(N-1,i+n/2)} a_j^2)^beta, as in [P] 3.3."""
+    channels = a.shape[1]
+    b = torch.empty_like(a)
+    for i in range(channels):
+        lo, hi = max(0, i - LRN_N // 2), min(channels - 1, i + LRN_N // 2)
+        s = (a[:, lo : hi + 1] ** 2).sum(dim=1)
+        b[:, i] = a[:, i] / (LRN_K + LRN_ALPHA * s) ** LRN_BETA
+    return b
+
+
+def test_constants_are_the_papers():
+    assert (LRN_K, LRN_N, LRN_ALPHA, LRN_BETA) == (2.0, 5, 1e-4, 0.75)
+
+
+def test_library_lrn_equals_the_paper_formula():
+    torch.manual_seed(0)
+    a = torch.relu(torch.randn(2, 16, 7, 7, dtype=torch.float64)) * 30  # large enough to matter
+    expected = paper_formula(a)
+    got = paper_lrn().double()(a)
+    torch.testing.assert_close(got, expected)
+    assert not torch.allclose(a / LRN_K**LRN_BETA, expected)  # the sum term is not negligible
+
+
+def test_pytorch_default_alpha_convention_differs():
+    a = torch.relu(torch.randn(1, 8, 3, 3, dtype=torch.float64)) * 30
+    naive = torch.nn.LocalResponseNorm(LRN_N, alpha=LRN_ALPHA, beta=LRN_BETA, k=LRN_K)(a)
+    assert not torch.allclose(naive, paper_formula(a))
