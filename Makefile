@@ -17,6 +17,8 @@ ifeq ($(ARCH),x86_64)
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 endif
 
+LINTED := alexnet_lab tests $(wildcard bench)
+
 .PHONY: book test lint execute clean
 
 $(VENV)/.installed: pyproject.toml
@@ -29,8 +31,8 @@ book: $(VENV)/.installed
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check alexnet_lab tests bench
-	$(VENV)/bin/ruff format --check alexnet_lab tests bench
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 
 test: lint
 	$(PY) -m pytest tests
