@@ -1,0 +1,194 @@
+"""Convolution arithmetic: where the windows of a convolution or pooling layer land.
+
+:func:`window_starts` lists the windows along one axis, :func:`layer_arithmetic` works
+out every convolution and pooling layer of a network, and :func:`conv_arithmetic_widget`
+draws the windows: kernel size, stride and padding go in, the output size comes out, and the
+windows slide over the padded input. The widget is plain HTML and JavaScript, with no
+external scripts, so it works in Jupyter and in the static book, without a kernel and
+offline. Every output size it shows comes from a table that
+:func:`alexnet_lab.model.conv_output_size` fills in here; the JavaScript only looks the
+sizes up and draws.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from importlib.resources import files
+from typing import NamedTuple
+
+from IPython.display import HTML
+from torch import nn
+
+from alexnet_lab.model import CeilConv2d, conv_output_size
+
+# The widget's slider ranges; the table of output sizes covers all of them.
+SIZES = range(1, 228)  # input size n, up to AlexNet's 227
+KERNELS = range(1, 12)  # kernel size k, up to conv1's 11
+STRIDES = range(1, 5)  # stride s, up to conv1's 4
+PADDINGS = range(0, 4)  # padding p
+
+
+class Preset(NamedTuple):
+    """A layer setting the widget offers as a button."""
+
+    label: str
+    size: int
+    kernel: int
+    stride: int
+    padding: int
+    ceil: bool
+
+
+PRESETS = (
+    Preset("conv1, 224 (paper)", 224, 11, 4, 0, False),
+    Preset("conv1, 224 rounded up (cuda-convnet)", 224, 11, 4, 0, True),
+    Preset("conv1, 227 (Caffe)", 227, 11, 4, 0, False),
+    Preset("conv1, 224 padded 2 (torchvision)", 224, 11, 4, 2, False),
+    Preset("pool1 3/2 on 55 (overlapping)", 55, 3, 2, 0, False),
+    Preset("pool1 2/2 on 55", 55, 2, 2, 0, False),
+    Preset("conv2, 27 padded 2", 27, 5, 1, 2, False),
+    Preset("small: 7, 3, 2, 1", 7, 3, 2, 1, False),
+)
+
+
+def window_starts(
+    size: int, kernel: int, stride: int = 1, padding: int = 0, ceil: bool = False
+) -> list[int]:
+    """Where each window starts along one axis, counted in the padded input.
+
+    Position 0 is the first padding zero (the first input pixel when ``padding`` is 0).
+    Window ``i`` covers positions ``[i * stride, i * stride + kernel)``. There are
+    ``conv_output_size(size, kernel, stride, padding, ceil)`` windows; with ``ceil=True``
+    the last one can reach past the padded input, where cuda-convnet reads extra zeros.
+    """
+    return [i * stride for i in range(conv_output_size(size, kernel, stride, padding, ceil))]
+
+
+class Step(NamedTuple):
+    """The arithmetic of one convolution or pooling layer along one axis.
+
+    ``left`` is what the last window leaves over: padded positions that no window reads
+    when rounding down (> 0), or extra zeros past the padded input when rounding up (< 0).
+    """
+
+    name: str
+    size: int
+    kernel: int
+    stride: int
+    padding: int
+    ceil: bool
+    output: int
+    left: int
+
+
+class Arithmetic(list):
+    """A list of :class:`Step` rows that prints as a text table."""
+
+    def __str__(self) -> str:
+        rows = [("layer", "n", "k", "s", "p", "(n+2p-k)/s", "output", "fit")]
+        for r in self:
+            q = (r.size + 2 * r.padding - r.kernel) / r.stride
+            if r.left == 0:
+                fit = "exact"
+            elif r.left > 0:
+                fit = f"rounded down: last {r.left} unread"
+            else:
+                fit = f"rounded up: {-r.left} zeros added"
+            nums = (r.size, r.kernel, r.stride, r.padding)
+            rows.append((r.name, *map(str, nums), f"{q:g}", str(r.output), fit))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        return "\n".join(
+            "  ".join(
+                c.ljust(w) if i in (0, 7) else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+            for row in rows
+        )
+
+
+def layer_arithmetic(features: nn.Sequential, size: int) -> Arithmetic:
+    """Input size, kernel, stride, padding and output size of each convolution and pooling
+    layer in ``features`` (square kernels, no dilation), for a ``size`` x ``size`` input.
+
+    :class:`~alexnet_lab.model.CeilConv2d` rounds up; everything else rounds down.
+    """
+    steps = Arithmetic()
+    for name, m in features.named_children():
+        if not isinstance(m, (nn.Conv2d, nn.MaxPool2d)):
+            continue
+        k, s, p, d = (
+            v if isinstance(v, int) else v[0]
+            for v in (m.kernel_size, m.stride, m.padding, m.dilation)
+        )
+        if d != 1 or getattr(m, "ceil_mode", False):
+            raise ValueError(f"{name}: dilation and ceil_mode are not covered")
+        ceil = isinstance(m, CeilConv2d)
+        out = conv_output_size(size, k, s, p, ceil)
+        steps.append(Step(name, size, k, s, p, ceil, out, size + 2 * p - ((out - 1) * s + k)))
+        size = out
+    return steps
+
+
+def _size_table(ceil: bool) -> list[list[list[list[int]]]]:
+    """Output sizes, indexed ``[k - 1][s - 1][p][n - 1]``; 0 where the kernel does not fit."""
+    return [
+        [
+            [
+                [conv_output_size(n, k, s, p, ceil) if k <= n + 2 * p else 0 for n in SIZES]
+                for p in PADDINGS
+            ]
+            for s in STRIDES
+        ]
+        for k in KERNELS
+    ]
+
+
+def conv_arithmetic_widget(
+    size: int = 224, kernel: int = 11, stride: int = 4, padding: int = 0, ceil: bool = False
+) -> HTML:
+    """The convolution-arithmetic widget, showing one square layer setting at first.
+
+    Sliders set the input size, kernel size, stride and padding (within ``SIZES``,
+    ``KERNELS``, ``STRIDES`` and ``PADDINGS``); ``ceil`` rounds the output size up as
+    cuda-convnet does. The page shows the formula with the numbers filled in, the padded
+    input with the current window, the output map filling in as the windows slide, and
+    a warning when the windows do not tile the padded input.
+    """
+    for name, value, allowed in (
+        ("size", size, SIZES),
+        ("kernel", kernel, KERNELS),
+        ("stride", stride, STRIDES),
+        ("padding", padding, PADDINGS),
+    ):
+        if value not in allowed:
+            raise ValueError(f"{name} must be in {allowed}, got {value}")
+    data = {
+        "ranges": {
+            "size": [SIZES.start, SIZES.stop - 1],
+            "kernel": [KERNELS.start, KERNELS.stop - 1],
+            "stride": [STRIDES.start, STRIDES.stop - 1],
+            "padding": [PADDINGS.start, PADDINGS.stop - 1],
+        },
+        "floor": _size_table(ceil=False),
+        "ceil": _size_table(ceil=True),
+        "presets": [p._asdict() for p in PRESETS],
+        "start": {"size": size, "kernel": kernel, "stride": stride, "padding": padding},
+        "startCeil": ceil,
+    }
+    table = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    script = files("alexnet_lab.resources").joinpath("conv_arithmetic.js").read_text()
+    root = f"conv-arith-{uuid.uuid4().hex[:12]}"
+    return HTML(
+        f'<div id="{root}" class="conv-arith">\n'
+        '<p class="ca-fallback">This widget needs JavaScript. In Jupyter, run the cell '
+        "(or trust the notebook) to see it.</p>\n"
+        f'<script type="application/json" class="ca-data">{table}</script>\n'
+        f"<script>\n(function () {{\n{script}\n"
+        # Jupyter can run this before it attaches the output to the page: wait for it.
+        "let tries = 0;\nconst start = () => {\n"
+        f'  const root = document.getElementById("{root}");\n'
+        "  if (root) convArithmetic(root);\n"
+        "  else if (++tries < 100) setTimeout(start, 50);\n"
+        "};\nstart();\n})();\n</script>\n</div>"
+    )
