@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from alexnet_lab import data
+from alexnet_lab.checkpoint import CheckpointError
 from alexnet_lab.classes import imagenet_classes
 
 
@@ -40,6 +41,68 @@ def _layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pack(args: argparse.Namespace) -> int:
+    from alexnet_lab.augment import resize_for
+    from alexnet_lab.pack import PACKS, ensure_pack
+    from alexnet_lab.profiles import get_profile
+    from alexnet_lab.train import find_data
+
+    p = get_profile(args.profile)
+    dataset = find_data(args.data)
+    for split, n in (("train", p.train_per_class), ("val", p.val_per_class)):
+        print(ensure_pack(dataset, split, resize_for(p.image_size), n, args.out or PACKS))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from alexnet_lab.profiles import get_profile
+    from alexnet_lab.train import train
+    from alexnet_lab.trained import run_dir
+
+    p = get_profile(args.profile)
+    out = args.out or run_dir(p.name)
+    try:
+        history = train(
+            p, out, args.data, epochs=args.epochs, resume=args.resume, compile=args.compile
+        )
+    except KeyboardInterrupt:
+        return 130
+    if history:
+        last = history[-1]
+        print(f"val top-1 {last['val_top1']:.1f}%, top-5 {last['val_top5']:.1f}% ({out})")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from alexnet_lab.augment import resize_for
+    from alexnet_lab.evaluate import evaluate
+    from alexnet_lab.pack import PACKS, ensure_pack, load_pack
+    from alexnet_lab.train import find_data
+    from alexnet_lab.trained import model_from_checkpoint
+
+    model = model_from_checkpoint(args.checkpoint)
+    p = model.profile
+    per_class = p.val_per_class if args.split == "val" else p.train_per_class
+    path = ensure_pack(find_data(args.data), args.split, resize_for(p.image_size), per_class, PACKS)
+    pack = load_pack(path)
+    if pack["classes"] != model.classes:
+        raise ValueError(f"{path} has other classes than the checkpoint {args.checkpoint}")
+    result = evaluate(
+        model, pack["images"], pack["labels"], p.image_size, model.stats, ten=args.ten_crop
+    )
+    result.update(crops="ten" if args.ten_crop else "centre", split=args.split)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{args.split} ({result['n']} images, {result['crops']} crop): "
+            f"top-1 {result['top1']:.2f}%, top-5 {result['top5']:.2f}%, loss {result['loss']:.3f}"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alexnet-lab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +121,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=224, help="input image side")
     p.add_argument("--classes", type=int, default=1000)
     p.set_defaults(func=_layers)
+
+    profiles = ["smoke", "cpu", "gpu"]
+    data_help = "data root holding Imagenette, or a dataset folder (default: $ALEXNET_LAB_DATA)"
+    p = sub.add_parser("pack", help="decode a profile's train and val images into packs/")
+    p.add_argument("--profile", choices=profiles, help="default: $ALEXNET_LAB_PROFILE")
+    p.add_argument("--data", help=data_help)
+    p.add_argument("--out", help="folder for the packs (default: packs/ in the repository)")
+    p.set_defaults(func=_pack)
+
+    p = sub.add_parser("train", help="train AlexNet with a profile's recipe")
+    p.add_argument("--profile", choices=profiles, help="default: $ALEXNET_LAB_PROFILE")
+    p.add_argument("--data", help=data_help)
+    p.add_argument("--out", help="run folder (default: runs/<profile> in the repository)")
+    p.add_argument("--epochs", type=int, help="total epochs (default: the profile's)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--compile", action="store_true", help="use torch.compile")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="top-1 and top-5 accuracy of a checkpoint")
+    p.add_argument("--checkpoint", required=True, help="checkpoint.pt or its run folder")
+    p.add_argument("--data", help=data_help)
+    p.add_argument("--split", default="val", choices=["train", "val"])
+    p.add_argument("--ten-crop", action="store_true", help="average softmax over 10 patches")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_evaluate)
     return parser
 
 
@@ -65,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (data.DataNotFoundError, data.UnreadableImageError, ValueError) as e:
+    except (data.DataNotFoundError, data.UnreadableImageError, ValueError, CheckpointError) as e:
         print(f"alexnet-lab {args.command}: error: {e}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,84 @@
+"""The training recipe of the paper next to the book's, row by row.
+
+The paper's column quotes Krizhevsky et al. (2012), section 5 and section 4; the book's column
+is built from a :class:`~alexnet_lab.profiles.Profile` and the trainer's constants, so it
+follows them when they change.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from alexnet_lab.augment import PCA_STD, resize_for
+from alexnet_lab.profiles import Profile
+from alexnet_lab.train import PLATEAU_PATIENCE
+
+INIT = {
+    "paper": "N(0, 0.01^2); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0 (as the paper)",
+    "kaiming": "He-normal (N(0, 2 / fan_in)), biases 0",
+}
+
+
+@dataclass(frozen=True)
+class RecipeTable:
+    """Rows of (what, the paper, this profile); prints as text, shows as HTML in notebooks."""
+
+    profile: str
+    rows: tuple[tuple[str, str, str], ...]
+
+    @property
+    def columns(self) -> tuple[str, str, str]:
+        return ("", "paper (ImageNet)", f"profile '{self.profile}' (Imagenette)")
+
+    def row(self, what: str) -> tuple[str, str, str]:
+        """The row called ``what``, e.g. ``table.row("epochs")``."""
+        for r in self.rows:
+            if r[0] == what:
+                return r
+        raise KeyError(f"no row {what!r}; rows are {[r[0] for r in self.rows]}")
+
+    def __str__(self) -> str:
+        cells = [self.columns, *self.rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(2)]
+        return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in cells)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for row in self.rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def recipe_table(profile: Profile) -> RecipeTable:
+    """The paper's training recipe against the one :func:`alexnet_lab.train.train` follows
+    for ``profile``."""
+    p = profile
+    side = resize_for(p.image_size)
+    images = "all" if p.train_per_class is None else f"{p.train_per_class} per class"
+    if p.schedule == "plateau":
+        schedule = f"/ 10 after {PLATEAU_PATIENCE} epochs without a better val top-1"
+    else:
+        schedule = "cosine, down to 0 at the end of the run, updated every step"
+    rows = (
+        ("data", "ILSVRC-2012: 1.2M images, 1,000 classes", f"Imagenette: 10 classes, {images}"),
+        ("network", "two columns, LRN, overlapping pooling", "the same (two columns: groups=2)"),
+        ("input", "224x224 crops of 256x256 images", f"{p.image_size}x{p.image_size} crops of "
+         f"{side}x{side} images"),
+        ("augmentation", f"random crops, flips, PCA colour (alpha ~ N(0, {PCA_STD}^2))",
+         "the same, batched on the training device"),
+        ("normalization", "subtract the mean image", "subtract the per-channel mean, divide by "
+         "the per-channel std"),
+        ("initialization", INIT["paper"].split(" (")[0], INIT[p.init]),
+        ("optimizer", "SGD, momentum 0.9, weight decay 5e-4", "the same"),
+        ("batch size", "128", str(p.batch_size)),
+        ("learning rate", "0.01, / 10 when val error stops improving (3 times)",
+         f"{p.lr:g}, {schedule}"),
+        ("dropout", "0.5 in fc6 and fc7", f"{p.dropout:g} in fc6 and fc7"),
+        ("epochs", "about 90", str(p.epochs)),
+        ("test", "softmax averaged over 10 patches", "centre crop, and 10 patches (below)"),
+        ("hardware", "two GTX 580 3GB, 5-6 days", "one computer, time printed below"),
+    )  # fmt: skip
+    return RecipeTable(p.name, rows)

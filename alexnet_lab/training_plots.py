@@ -1,0 +1,232 @@
+"""Figures for the training chapter: augmentation, PCA colour, training curves, errors.
+
+- :func:`plot_augmentations`: random crops, flips and PCA colour shifts of real images;
+- :func:`describe_pca` and :func:`plot_pca_colour`: the RGB eigenvectors and what shifting
+  along them does;
+- :func:`plot_history`: loss, top-1, top-5 and learning rate per epoch;
+- :func:`confusion_matrix`, :func:`plot_confusion`, :func:`most_confident_mistakes` and
+  :func:`plot_mistakes`: where the trained model goes wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from alexnet_lab.activations import to_display
+from alexnet_lab.augment import PCA_STD, centre_crop, draw_augmentation, train_batch
+
+COLOURS = ("#c44e52", "#4c72b0", "#55a868", "#dd8452", "#8172b2", "#937860")
+
+
+def _rgb(image: torch.Tensor) -> np.ndarray:
+    """(3, H, W) uint8 or 0..1 float -> (H, W, 3) float in [0, 1] for imshow."""
+    x = image.detach().cpu().float()
+    x = x / 255 if not image.is_floating_point() else x
+    return x.clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+def plot_augmentations(
+    images: torch.Tensor,
+    size: int,
+    stats: dict[str, torch.Tensor],
+    draws: int = 5,
+    seed: int = 0,
+) -> Figure:
+    """Each image with the windows of ``draws`` random crops, then the augmented crops.
+
+    The crops come from :func:`alexnet_lab.augment.train_batch` with parameters from
+    :func:`alexnet_lab.augment.draw_augmentation`, the trainer's own path, and are shown
+    un-normalized. A "flip" in a title means the crop was mirrored.
+
+    Args:
+        images: (N, 3, S, S) uint8, e.g. from a pack; one row per image.
+        size: crop side.
+        stats: "mean", "std", "eigvals", "eigvecs" of the training pixels.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    n, side = len(images), images.shape[-1]
+    fig, axes = plt.subplots(n, draws + 1, figsize=(1.6 * (draws + 1), 1.75 * n), squeeze=False)
+    for row, image in zip(axes, images, strict=True):
+        top, left, flip, alpha = draw_augmentation(draws, side - size, gen)
+        batch = image[None].expand(draws, -1, -1, -1)
+        crops = train_batch(batch, size, stats, params=(top, left, flip, alpha))
+        row[0].imshow(_rgb(image))
+        row[0].set_title(f"{side}x{side}", fontsize=8)
+        for i in range(draws):
+            colour = COLOURS[i % len(COLOURS)]
+            row[0].add_patch(
+                Rectangle((left[i] - 0.5, top[i] - 0.5), size, size, fill=False, lw=1.2,
+                          color=colour)
+            )  # fmt: skip
+            row[i + 1].imshow(to_display(crops[i], stats).numpy())
+            a = ", ".join(f"{v:+.2f}" for v in alpha[i].tolist())
+            row[i + 1].set_title(f"{'flip ' if flip[i] else ''}α {a}", fontsize=6.5)
+            for spine in row[i + 1].spines.values():
+                spine.set(color=colour, lw=2.5)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def describe_pca(stats: dict[str, torch.Tensor]) -> str:
+    """The eigenvalues and eigenvectors of the RGB covariance, and the size of the shift
+    along each (0.1 x lambda_i, on the 0..1 scale and in grey levels out of 255)."""
+    lines = [f"{'':4}{'lambda':>8}   {'p (R, G, B)':<24}{'std of shift':>14}{'grey levels':>13}"]
+    for i, (lam, vec) in enumerate(zip(stats["eigvals"], stats["eigvecs"].T, strict=True)):
+        p = ", ".join(f"{v:+.3f}" for v in vec.tolist())
+        shift = PCA_STD * lam.item()
+        lines.append(f"p{i + 1:<3}{lam.item():>8.4f}   ({p}){shift:>11.4f}{255 * shift:>13.1f}")
+    return "\n".join(lines)
+
+
+def plot_pca_colour(
+    image: torch.Tensor, stats: dict[str, torch.Tensor], sigmas: float = 3.0
+) -> Figure:
+    """The three RGB eigenvectors, and one image moved along each of them.
+
+    Left: each eigenvector ``p_i`` as colour swatches, mid-grey + t * p_i for t from -0.3 to
+    0.3, to show its direction in colour space (magnified: the real shifts are smaller).
+    Right: ``image`` plus ``alpha * lambda_i * p_i`` for alpha = -sigmas x 0.1, 0 and
+    +sigmas x 0.1, the paper's formula at its real scale (a draw beyond 3 sigma is rare).
+
+    Args:
+        image: (3, S, S) uint8.
+        stats: "eigvals" (3,) and "eigvecs" (3, 3), columns are the eigenvectors.
+    """
+    eigvals, eigvecs = stats["eigvals"].cpu(), stats["eigvecs"].cpu()
+    alphas = (-sigmas * PCA_STD, 0.0, sigmas * PCA_STD)
+    fig, axes = plt.subplots(3, 4, figsize=(8.4, 6.3), gridspec_kw={"width_ratios": [1.6, 1, 1, 1]})
+    t = torch.linspace(-0.3, 0.3, 7)
+    x = image.float() / 255
+    for i, row in enumerate(axes):
+        p = eigvecs[:, i]
+        swatches = (0.5 + t[:, None] * p).clamp(0, 1)  # 7 x 3
+        row[0].imshow(swatches[None].numpy(), aspect="auto")
+        row[0].set_xticks(range(len(t)), [f"{v:+.1f}" for v in t.tolist()], fontsize=7)
+        row[0].set_yticks([])
+        rgb = ", ".join(f"{v:+.2f}" for v in p.tolist())
+        row[0].set_title(f"p{i + 1} = ({rgb}), λ = {eigvals[i]:.4f}", fontsize=8)
+        for ax, a in zip(row[1:], alphas, strict=True):
+            ax.imshow(_rgb(x + (a * eigvals[i] * p)[:, None, None]))
+            ax.set_title(f"α{i + 1} = {a:+.1f}" if a else "α = 0 (original)", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[-1][0].set_xlabel("t in mid-grey + t p (magnified)", fontsize=8)
+    fig.tight_layout(pad=0.4)
+    return fig
+
+
+def plot_history(history: Sequence[dict[str, float]], title: str = "") -> Figure:
+    """Loss, top-1, top-5 (train and val) and learning rate per epoch.
+
+    Args:
+        history: one dict per epoch, as :func:`alexnet_lab.trained.load_history` returns.
+    """
+    epochs = [h["epoch"] for h in history]
+    marker = "o" if len(history) < 12 else None
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
+    for ax, key, label in (
+        (axes[0], "loss", "cross-entropy loss"),
+        (axes[1], "top1", "top-1 accuracy (%)"),
+        (axes[2], "top5", "top-5 accuracy (%)"),
+    ):
+        ax.plot(epochs, [h[f"train_{key}"] for h in history], "--", marker=marker,
+                color=COLOURS[1], label="train (augmented, dropout on)")  # fmt: skip
+        ax.plot(epochs, [h[f"val_{key}"] for h in history], "-", marker=marker,
+                color=COLOURS[0], label="val (centre crop)")  # fmt: skip
+        ax.set(xlabel="epoch", ylabel=label)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    axes[3].plot(epochs, [h["lr"] for h in history], marker=marker, color="grey")
+    axes[3].set(xlabel="epoch", ylabel="learning rate at the end of the epoch")
+    axes[3].grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Counts of (true class, predicted class): row = truth, column = top-1 prediction.
+
+    Shape: probs (N, C), labels (N,) -> (C, C) int64.
+    """
+    c = probs.shape[1]
+    pred = probs.argmax(1).cpu()
+    return torch.bincount(labels.cpu() * c + pred, minlength=c * c).reshape(c, c)
+
+
+def plot_confusion(matrix: torch.Tensor, class_names: Sequence[str]) -> Figure:
+    """The confusion matrix, coloured by the share of each true class, with the counts."""
+    m = matrix.cpu()
+    share = m / m.sum(1, keepdim=True).clamp(min=1)
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(0.62 * n + 2.4, 0.55 * n + 1.6))
+    ax.imshow(share.numpy(), cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            if m[i, j]:
+                colour = "white" if share[i, j] > 0.5 else "black"
+                ax.text(j, i, str(m[i, j].item()), ha="center", va="center", fontsize=8,
+                        color=colour)  # fmt: skip
+    ax.set_xticks(range(n), class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(n), class_names, fontsize=8)
+    ax.set(xlabel="predicted class (top-1)", ylabel="true class")
+    fig.tight_layout()
+    return fig
+
+
+def most_confident_mistakes(probs: torch.Tensor, labels: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices of up to ``n`` wrongly classified images, highest top-1 probability first.
+
+    Shape: probs (N, C), labels (N,) -> (min(n, number of mistakes),) int64.
+    """
+    conf, pred = probs.max(1)
+    wrong = (pred != labels.to(pred.device)).nonzero().flatten()
+    order = conf[wrong].argsort(descending=True, stable=True)
+    return wrong[order[:n]].cpu()
+
+
+def plot_mistakes(
+    images: torch.Tensor,
+    probs: torch.Tensor,
+    labels: torch.Tensor,
+    class_names: Sequence[str],
+    size: int,
+    n: int = 12,
+    ncols: int = 6,
+) -> Figure:
+    """The ``n`` most confident mistakes (:func:`most_confident_mistakes`), as the model saw
+    them (centre crop), with the true class and the two top guesses.
+
+    Args:
+        images: (N, 3, S, S) uint8, the images ``probs`` were computed on.
+        probs: (N, C) class probabilities.
+        labels: (N,) true classes.
+        size: crop side.
+    """
+    picked = most_confident_mistakes(probs, labels, n)
+    nrows = max(1, -(-len(picked) // ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(1.9 * ncols, 2.5 * nrows), squeeze=False, layout="constrained"
+    )
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, picked.tolist(), strict=False):
+        ax.imshow(_rgb(centre_crop(images[i], size)))
+        top = probs[i].topk(2)
+        guesses = "\n".join(
+            f"{k}. {class_names[j]} {p:.0%}"
+            for k, (p, j) in enumerate(
+                zip(top.values.tolist(), top.indices.tolist(), strict=True), 1
+            )
+        )
+        ax.set_title(f"true: {class_names[labels[i]]}\n{guesses}", fontsize=7.5)
+    return fig

@@ -1,0 +1,149 @@
+"""The paper's augmentation: PCA colour, crops and flips, ten-crop evaluation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+from torchvision.transforms.v2 import functional as TF
+
+from alexnet_lab import augment
+from alexnet_lab.evaluate import evaluate, predict, topk_correct
+
+
+def _stats(eigvals=(0.04, 0.01, 0.0)) -> dict[str, torch.Tensor]:
+    q, _ = torch.linalg.qr(torch.tensor([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0], [2.0, 0.1, -1.0]]))
+    return {
+        "mean": torch.tensor([0.5, 0.45, 0.4]),
+        "std": torch.tensor([0.25, 0.24, 0.26]),
+        "eigvals": torch.tensor(eigvals),
+        "eigvecs": q,
+    }
+
+
+def _images(n: int = 6, side: int = 20, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, 3, side, side), dtype=torch.uint8, generator=g)
+
+
+def test_resize_keeps_the_papers_ratio():
+    assert augment.resize_for(224) == 256
+    assert augment.resize_for(112) == 128
+
+
+def test_pca_stats_are_the_eigen_decomposition_of_the_pixel_covariance():
+    g = torch.Generator().manual_seed(0)
+    mix = torch.tensor([[0.2, 0.0, 0.0], [0.1, 0.1, 0.0], [0.05, 0.02, 0.03]])
+    rgb = (0.5 + torch.randn(4000, 3, generator=g) @ mix.T).clamp(0, 1)  # correlated colours
+    images = rgb.T.reshape(3, 40, 100)[None]  # 1 x 3 x 40 x 100, float in 0..1
+    mean, std, eigvals, eigvecs = augment.pca_colour_stats(images)
+    cov = torch.cov(rgb.T.double()).float()
+    assert torch.allclose(mean, rgb.mean(0), atol=1e-5)
+    assert torch.allclose(std, rgb.std(0), atol=1e-5)
+    assert torch.all(eigvals[:-1] >= eigvals[1:])
+    assert torch.allclose(eigvecs.T @ eigvecs, torch.eye(3), atol=1e-5)
+    assert torch.allclose(cov @ eigvecs, eigvecs * eigvals, atol=1e-5)
+    # uint8 input gives the same statistics on the 0..1 scale
+    u8 = (images * 255).round().to(torch.uint8)
+    assert torch.allclose(augment.pca_colour_stats(u8)[2], eigvals, rtol=0.02)
+
+
+def test_pca_shift_lies_in_the_eigenvector_span_with_the_papers_scale():
+    stats = _stats(eigvals=(0.04, 0.01, 0.0))  # rank 2: no shift along p_3
+    g = torch.Generator().manual_seed(0)
+    alpha = augment.draw_augmentation(20_000, 0, g)[3]
+    shift = augment.pca_colour_shift(alpha, stats["eigvals"], stats["eigvecs"])  # N x 3
+    coords = shift @ stats["eigvecs"]  # coordinates along p_1, p_2, p_3
+    assert coords[:, 2].abs().max() < 1e-6
+    expected = augment.PCA_STD * stats["eigvals"]  # std of alpha_i * lambda_i
+    assert torch.allclose(coords[:, :2].std(0), expected[:2], rtol=0.03)
+    assert torch.allclose(coords[:, :2] / stats["eigvals"][:2], alpha[:, :2], atol=1e-4)
+
+
+def test_pca_colour_transform_shifts_every_pixel_by_one_vector():
+    stats = _stats()
+    image = torch.rand(3, 8, 8)
+    out = augment.PCAColour(stats["eigvals"], stats["eigvecs"])(image)
+    delta = (out - image).reshape(3, -1)
+    assert delta.abs().sum() > 0
+    assert torch.allclose(delta, delta[:, :1].expand_as(delta), atol=1e-6)
+    assert delta[:, 0].norm() < 5 * augment.PCA_STD * stats["eigvals"].sum()
+
+
+def test_batched_crop_matches_a_per_image_reference():
+    images = _images()
+    top, left, flip, _ = augment.draw_augmentation(6, 20 - 12, torch.Generator().manual_seed(1))
+    out = augment.crop(images, 12, top, left, flip)
+    assert out.shape == (6, 3, 12, 12) and out.dtype == torch.uint8
+    assert flip.any() and not flip.all()
+    for i in range(6):
+        ref = TF.crop(images[i], int(top[i]), int(left[i]), 12, 12)
+        assert torch.equal(out[i], TF.horizontal_flip(ref) if flip[i] else ref)
+
+
+def test_train_batch_is_crop_flip_pca_then_normalize():
+    images, stats = _images(), _stats()
+    params = augment.draw_augmentation(6, 8, torch.Generator().manual_seed(2))
+    out = augment.train_batch(images, 12, stats, params=params)
+    top, left, flip, alpha = params
+    shift = augment.pca_colour_shift(alpha, stats["eigvals"], stats["eigvecs"])
+    crops = augment.crop(images, 12, top, left, flip).float() / 255 + shift[:, :, None, None]
+    assert out.dtype == torch.float32 and out.shape == (6, 3, 12, 12)
+    assert torch.allclose(out, augment.normalize(crops, stats), atol=1e-5)
+
+
+def test_seeded_augmentation_is_reproducible():
+    images, stats = _images(), _stats()
+
+    def batch(seed: int) -> torch.Tensor:
+        return augment.train_batch(images, 12, stats, torch.Generator().manual_seed(seed))
+
+    assert torch.equal(batch(0), batch(0))
+    assert not torch.equal(batch(0), batch(1))
+    pil = Image.fromarray(_images(1, 40)[0].permute(1, 2, 0).numpy())
+    transform = augment.train_transform(24, stats)
+
+    def one(seed: int) -> torch.Tensor:
+        torch.manual_seed(seed)
+        return transform(pil)
+
+    assert one(0).shape == (3, 24, 24)
+    assert torch.equal(one(0), one(0))
+    assert not torch.equal(one(0), one(1))
+
+
+def test_ten_crop_gives_the_four_corners_the_centre_and_their_flips():
+    images = _images(2, 20)
+    views = augment.ten_crop(images, 12)
+    assert views.shape == (10, 2, 3, 12, 12)
+    for i in range(2):
+        ref = TF.ten_crop(images[i], [12, 12])
+        for v in range(10):
+            assert torch.equal(views[v, i], ref[v])
+    assert torch.equal(views[4], augment.centre_crop(images, 12))
+
+
+def test_evaluator_averages_the_softmax_over_the_ten_views():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 12 * 12, 5)).eval()
+    images, labels, stats = _images(7, 16), torch.tensor([0, 1, 2, 3, 4, 0, 1]), _stats()
+    probs = predict(model, images, 12, stats, ten=True, batch_size=3)
+    with torch.no_grad():
+        views = augment.ten_crop(images, 12)
+        each = torch.stack([model(augment.normalize(v, stats)).softmax(1) for v in views])
+        mean_logits = torch.stack([model(augment.normalize(v, stats)) for v in views]).mean(0)
+    assert probs.shape == (7, 5)
+    assert torch.allclose(probs, each.mean(0), atol=1e-6)
+    assert not torch.allclose(probs, mean_logits.softmax(1), atol=1e-6)
+    result = evaluate(model, images, labels, 12, stats, ten=True)
+    expected = 100 * (probs.argmax(1) == labels).float().mean().item()
+    assert result["top1"] == pytest.approx(expected)
+    assert result["n"] == 7
+
+
+def test_topk_correct_counts_hits():
+    logits = torch.tensor([[3.0, 2, 1, 0, -1, -2], [0, 1, 2, 3, 4, 5]])
+    assert topk_correct(logits, torch.tensor([1, 0])).tolist() == [0, 1]
+    assert topk_correct(logits, torch.tensor([0, 5])).tolist() == [2, 2]
+    assert topk_correct(logits[:, :3], torch.tensor([2, 0]), ks=(1, 5)).tolist() == [0, 2]

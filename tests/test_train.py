@@ -1,0 +1,165 @@
+"""The trainer: exact resume, Ctrl-C, divergence, checkpoints, CLI and load_trained.
+
+Runs on a generated 3-class JPEG dataset at 64 px, 3 steps of 8 images per epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from alexnet_lab import cli, pack
+from alexnet_lab.checkpoint import CheckpointError, load_checkpoint, load_model_state
+from alexnet_lab.model import AlexNet
+from alexnet_lab.profiles import get_profile
+from alexnet_lab.train import DivergedError, train
+from alexnet_lab.trained import load_history, load_trained
+
+PROFILE = dataclasses.replace(
+    get_profile("smoke"), train_per_class=None, val_per_class=None, epochs=2, batch_size=8
+)
+COLOURS = ((200, 40, 40), (40, 200, 40), (40, 40, 200))
+
+
+def make_dataset(root: Path, train: int = 8, val: int = 2, side: int = 64) -> Path:
+    """``root/{train,val}/c<k>/`` JPEGs: noisy images tinted by class."""
+    rng = np.random.default_rng(0)
+    for split, n in (("train", train), ("val", val)):
+        for k, colour in enumerate(COLOURS):
+            folder = root / split / f"c{k}"
+            folder.mkdir(parents=True)
+            for i in range(n):
+                noise = rng.integers(-60, 60, (side, side, 3))
+                pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.jpg")
+    return root
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return make_dataset(tmp_path_factory.mktemp("data") / "colours")
+
+
+@pytest.fixture(scope="module")
+def packs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("packs")
+
+
+@pytest.fixture(scope="module")
+def baseline(dataset, packs, tmp_path_factory) -> dict[str, Path]:
+    """Uninterrupted 2-epoch runs, one per schedule."""
+    runs = {}
+    for schedule in ("plateau", "cosine"):
+        out = tmp_path_factory.mktemp(f"base-{schedule}")
+        train(dataclasses.replace(PROFILE, schedule=schedule), out, dataset, packs=packs)
+        runs[schedule] = out
+    return runs
+
+
+def _same_run(a: Path, b: Path) -> None:
+    ca, cb = load_checkpoint(a / "checkpoint.pt"), load_checkpoint(b / "checkpoint.pt")
+    assert ca["epoch"] == cb["epoch"] == 2 and ca["step"] == cb["step"] == 0
+    for k, v in ca["model"].items():
+        assert torch.equal(v, cb["model"][k]), k
+    drop = ("seconds", "img_per_s")
+    rows = [[{k: v for k, v in r.items() if k not in drop} for r in c["history"]] for c in (ca, cb)]
+    assert rows[0] == rows[1]
+
+
+def test_history_has_train_and_val_accuracy_per_epoch(baseline):
+    history = json.loads((baseline["plateau"] / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2]
+    for row in history:
+        for key in ("train_top1", "train_top5", "val_top1", "val_top5"):
+            assert 0 <= row[key] <= 100
+        assert row["val_top5"] == 100  # 3 classes
+        assert np.isfinite(row["train_loss"]) and row["lr"] == PROFILE.lr
+
+
+def test_resume_after_an_epoch_gives_the_same_weights(dataset, packs, baseline, tmp_path):
+    train(PROFILE, tmp_path, dataset, epochs=1, packs=packs)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 1
+    train(PROFILE, tmp_path, dataset, epochs=2, resume=True, packs=packs)
+    _same_run(baseline["plateau"], tmp_path)
+
+
+def test_ctrl_c_saves_and_resume_continues_exactly(dataset, packs, baseline, tmp_path):
+    profile = dataclasses.replace(PROFILE, schedule="cosine")
+    checkpoint = tmp_path / "checkpoint.pt"
+
+    def interrupt_after_first_epoch() -> None:
+        while not checkpoint.exists():
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_after_first_epoch, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        train(profile, tmp_path, dataset, packs=packs)
+    stopped = load_checkpoint(checkpoint)
+    assert stopped["epoch"] == 1 and stopped["step"] >= 1  # inside epoch 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    train(profile, tmp_path, dataset, resume=True, packs=packs)
+    _same_run(baseline["cosine"], tmp_path)
+
+
+def test_nan_loss_stops_with_epoch_and_step(dataset, packs, tmp_path):
+    profile = dataclasses.replace(PROFILE, lr=1e6)
+    with pytest.raises(DivergedError, match=r"at epoch 1, step \d+"):
+        train(profile, tmp_path, dataset, packs=packs)
+
+
+def test_checkpoint_is_not_overwritten_or_resumed_with_another_setup(
+    dataset, packs, baseline, tmp_path
+):
+    out = baseline["plateau"]
+    with pytest.raises(CheckpointError, match="--resume"):
+        train(PROFILE, out, dataset, packs=packs)
+    other = dataclasses.replace(PROFILE, batch_size=4)
+    with pytest.raises(CheckpointError, match="batch_size: checkpoint 8, now 4"):
+        train(other, out, dataset, epochs=3, resume=True, packs=packs)
+
+
+def test_checkpoint_that_does_not_fit_the_model_names_file_and_difference(baseline):
+    path = baseline["plateau"] / "checkpoint.pt"
+    state = load_checkpoint(path)["model"]
+    with pytest.raises(
+        CheckpointError, match=r"checkpoint.pt .*fc8.weight: checkpoint \(3, 4096\)"
+    ):
+        load_model_state(AlexNet(5), state, path)
+    bad = baseline["plateau"].parent / "broken.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="broken.pt"):
+        load_checkpoint(bad)
+
+
+def test_cli_evaluate_prints_top1_and_top5(dataset, baseline, monkeypatch, capsys):
+    monkeypatch.setattr(pack, "PACKS", baseline["plateau"].parent / "cli-packs")
+    run = str(baseline["plateau"])
+    assert cli.main(["evaluate", "--checkpoint", run, "--data", str(dataset), "--json"]) == 0
+    centre = json.loads(capsys.readouterr().out)
+    assert centre["n"] == 6 and centre["crops"] == "centre"
+    history = load_checkpoint(baseline["plateau"])["history"]
+    assert centre["top1"] == pytest.approx(history[-1]["val_top1"])
+    assert cli.main(["evaluate", "--checkpoint", run, "--data", str(dataset), "--ten-crop"]) == 0
+    assert "top-1" in capsys.readouterr().out
+
+
+def test_load_trained_trains_once_then_loads(dataset, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(pack, "PACKS", tmp_path / "packs")
+    model = load_trained("smoke", data=dataset, runs=tmp_path)
+    assert "training a 'smoke' run" in capsys.readouterr().out
+    assert not model.training and model.classes == ["c0", "c1", "c2"]
+    again = load_trained("smoke", data=dataset, runs=tmp_path)
+    assert capsys.readouterr().out == ""
+    assert torch.equal(again.classifier.fc8.weight, model.classifier.fc8.weight)
+    assert [row["epoch"] for row in load_history("smoke", runs=tmp_path)] == [1]

@@ -1,0 +1,104 @@
+import dataclasses
+
+import matplotlib
+import pytest
+import torch
+
+from alexnet_lab.augment import pca_colour_stats
+from alexnet_lab.evaluate import topk_correct
+from alexnet_lab.profiles import get_profile
+from alexnet_lab.recipe import recipe_table
+from alexnet_lab.training_plots import (
+    confusion_matrix,
+    describe_pca,
+    most_confident_mistakes,
+    plot_augmentations,
+    plot_confusion,
+    plot_history,
+    plot_mistakes,
+    plot_pca_colour,
+)
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture
+def images() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Six random 20x20 uint8 images and their colour statistics, as a pack holds them."""
+    x = torch.randint(0, 256, (6, 3, 20, 20), dtype=torch.uint8, generator=torch.Generator())
+    mean, std, eigvals, eigvecs = pca_colour_stats(x)
+    return x, {"mean": mean, "std": std, "eigvals": eigvals, "eigvecs": eigvecs}
+
+
+def test_confusion_matrix_counts_truth_by_prediction():
+    labels = torch.tensor([0, 0, 1, 2, 2, 2])
+    pred = torch.tensor([0, 1, 1, 2, 0, 2])
+    probs = torch.nn.functional.one_hot(pred, 3).float() * 0.8 + 0.05
+    m = confusion_matrix(probs, labels)
+    assert m.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert m.trace() == topk_correct(probs, labels, ks=(1,))[0]
+
+
+def test_most_confident_mistakes_are_wrong_and_sorted():
+    labels = torch.tensor([0, 1, 2, 0, 1])
+    probs = torch.tensor(
+        [[0.9, 0.1, 0.0], [0.6, 0.3, 0.1], [0.1, 0.8, 0.1], [0.2, 0.7, 0.1], [0.0, 1.0, 0.0]]
+    )
+    assert most_confident_mistakes(probs, labels, 5).tolist() == [2, 3, 1]
+    assert most_confident_mistakes(probs, labels, 2).tolist() == [2, 3]
+    assert most_confident_mistakes(probs[[0, 4]], labels[[0, 4]], 3).tolist() == []
+
+
+def test_recipe_table_follows_the_profile():
+    p = dataclasses.replace(get_profile("cpu"), epochs=7, batch_size=64, schedule="plateau")
+    table = recipe_table(p)
+    assert table.row("epochs") == ("epochs", "about 90", "7")
+    assert table.row("batch size")[2] == "64"
+    assert "/ 10 after" in table.row("learning rate")[2]
+    assert table.row("input")[2] == "112x112 crops of 128x128 images"
+    assert "cosine" in recipe_table(get_profile("cpu")).row("learning rate")[2]
+    assert "<table>" in table._repr_html_() and "profile 'cpu'" in str(table)
+    with pytest.raises(KeyError):
+        table.row("nothing")
+
+
+def test_describe_pca_lists_each_eigenvector(images):
+    _, stats = images
+    lines = describe_pca(stats).splitlines()
+    assert len(lines) == 4 and lines[1].startswith("p1")
+    lam = stats["eigvals"][0].item()
+    assert f"{lam:.4f}" in lines[1] and f"{0.1 * lam:.4f}" in lines[1]
+
+
+def test_augmentation_gallery_shows_the_drawn_crops(images):
+    x, stats = images
+    fig = plot_augmentations(x[:2], 16, stats, draws=3)
+    assert len(fig.axes) == 2 * 4
+    windows = fig.axes[0].patches
+    assert len(windows) == 3
+    assert all(0 <= w.get_x() + 0.5 <= 4 and w.get_width() == 16 for w in windows)
+    assert fig.axes[1].images[0].get_array().shape == (16, 16, 3)
+    fig = plot_pca_colour(x[0], stats)
+    assert len(fig.axes) == 12
+    matplotlib.pyplot.close("all")
+
+
+def test_history_confusion_and_mistake_plots_draw(images):
+    history = [
+        {"epoch": e, "lr": 0.01 / e, "train_loss": 2 / e, "val_loss": 2.1 / e,
+         "train_top1": 10.0 * e, "val_top1": 9.0 * e, "train_top5": 50.0, "val_top5": 51.0}
+        for e in (1, 2, 3)
+    ]  # fmt: skip
+    fig = plot_history(history)
+    assert len(fig.axes) == 4
+    assert list(fig.axes[1].lines[1].get_ydata()) == [9.0, 18.0, 27.0]
+    x, _ = images
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    probs = torch.tensor([[0.7, 0.2, 0.1]] * 6)  # always class 0: four mistakes
+    fig = plot_confusion(confusion_matrix(probs, labels), ["a", "b", "c"])
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["2", "2", "2"]
+    fig = plot_mistakes(x, probs, labels, ["a", "b", "c"], size=16, n=12, ncols=3)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 4 and all(t.startswith("true: ") for t in titles)
+    assert "1. a 70%" in titles[0]
+    matplotlib.pyplot.close("all")
