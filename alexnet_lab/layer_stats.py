@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from alexnet_lab.evaluate import topk_correct
 from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, LRN_N
 
 
@@ -128,8 +129,7 @@ def top_k_error(logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> float
 
     Shape: logits (N, C), labels (N,).
     """
-    top = logits.topk(k, dim=1).indices
-    return 1 - (top == labels[:, None]).any(dim=1).double().mean().item()
+    return 1 - topk_correct(logits, labels, (k,))[0].item() / len(labels)
 
 
 def top_k_table(
