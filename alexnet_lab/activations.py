@@ -1,9 +1,13 @@
 """What the layer chapters feed the network and read out of it.
 
-:func:`chapter_model` is the one network every layer chapter looks at,
-:func:`imagenette_image` and :func:`imagenette_batch` load real Imagenette validation
-images at the profile's size, normalized as the model expects (``model.stats``), and
-:func:`activations` records the outputs of named layers with forward hooks.
+:func:`chapter_model` is the one network every layer chapter looks at: the AlexNet trained
+with the chapter's profile (:func:`alexnet_lab.trained.load_trained`); :func:`model_summary`
+says which run it is and how well it does, and :func:`initial_model` rebuilds its weights
+from before training; :func:`colour_share` measures how much of a first-layer kernel is
+colour. :func:`imagenette_image` and :func:`imagenette_batch` load real
+Imagenette validation images at the profile's size, prepared as the trainer evaluates them
+(centre crop, normalized with ``model.stats``), and :func:`activations` records the outputs
+of named layers with forward hooks.
 """
 
 from __future__ import annotations
@@ -18,28 +22,62 @@ from alexnet_lab.classes import IMAGENETTE_WNIDS
 from alexnet_lab.data import ImageFolder, find_dataset, load_rgb
 from alexnet_lab.model import AlexNet
 from alexnet_lab.profiles import Profile
-
-# Per-channel mean and standard deviation of ImageNet pixels on the 0..1 scale
-# (torchvision's values), in the form of the trained models' ``model.stats``.
-IMAGENET_STATS = {
-    "mean": torch.tensor([0.485, 0.456, 0.406]),
-    "std": torch.tensor([0.229, 0.224, 0.225]),
-}
+from alexnet_lab.train import build_model
+from alexnet_lab.trained import load_history, load_trained
 
 
 def chapter_model(profile: Profile) -> AlexNet:
-    """The network the layer chapters look at, in eval mode: 10 Imagenette classes.
+    """The network the layer chapters look at: ``load_trained(profile.name)``.
 
-    Like the models of :func:`alexnet_lab.trained.load_trained`, it carries ``model.stats``,
-    the per-channel "mean" and "std" its inputs are normalized with. For now it is a
-    random-init net (He-normal weights, seeded with ``torch.manual_seed(0)``) with
-    ImageNet's statistics; once the book's model is trained, this function returns
-    ``load_trained(profile.name)`` instead, and every layer chapter follows.
+    The AlexNet trained on Imagenette (10 classes) with ``profile``, in eval mode on the
+    CPU, with ``model.classes``, ``model.profile`` and ``model.stats`` (the per-channel
+    "mean" and "std" of the training pixels, on the 0..1 scale, that its inputs are
+    normalized with). Trains it first if ``runs/<profile>/`` has no finished run.
     """
-    torch.manual_seed(0)
-    model = AlexNet(num_classes=10, init="kaiming")  # untrained until the training chapter
-    model.stats = IMAGENET_STATS
-    return model.eval()
+    return load_trained(profile.name)
+
+
+def model_summary(model: AlexNet) -> str:
+    """One line on a trained model: profile, epochs, image size, final validation accuracy.
+
+    Reads the run's history (:func:`alexnet_lab.trained.load_history`); the accuracies are
+    those of the last epoch, on the centre crops of the profile's validation images.
+    """
+    p = model.profile
+    last = load_history(p.name)[-1]
+    return (
+        f"AlexNet trained with the '{p.name}' profile: {last['epoch']} epochs on Imagenette "
+        f"at {p.image_size}px; validation top-1 {last['val_top1']:.1f}%, "
+        f"top-5 {last['val_top5']:.1f}%"
+    )
+
+
+def initial_model(model: AlexNet, seed: int = 0) -> AlexNet:
+    """The same network with the weights it started training from, in eval mode.
+
+    :func:`alexnet_lab.train.train` seeds torch with ``seed`` (0 unless it was given
+    another) and then builds the model, so doing the same gives the initial weights.
+    Carries ``model.stats``, ``model.classes`` and ``model.profile`` of ``model``.
+    """
+    torch.manual_seed(seed)
+    start = build_model(model.profile, model.classifier.fc8.out_features)
+    start.stats, start.classes, start.profile = model.stats, model.classes, model.profile
+    return start.eval()
+
+
+def colour_share(weight: torch.Tensor) -> torch.Tensor:
+    """Share of each RGB kernel's squared norm that is colour rather than brightness.
+
+    A kernel splits into its grey part (the mean of its three channels, the same in R, G
+    and B) and the rest; this is ``|rest|^2 / |kernel|^2``: 0 for a kernel that only sees
+    brightness (colour-agnostic), 1 for one whose channels cancel out, 2/3 on average for
+    random kernels with independent channels.
+
+    Shape: (C_out, 3, k, k) -> (C_out,).
+    """
+    w = weight.detach().double()
+    colour = w - w.mean(dim=1, keepdim=True)
+    return (colour.square().sum((1, 2, 3)) / w.square().sum((1, 2, 3))).float()
 
 
 def to_display(image: torch.Tensor, stats: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -5,32 +6,42 @@ import pytest
 import torch
 from PIL import Image
 
+from alexnet_lab import pack, trained
 from alexnet_lab.activations import (
-    IMAGENET_STATS,
     activations,
     chapter_model,
+    colour_share,
     imagenette_batch,
     imagenette_image,
+    initial_model,
     layer_by_name,
+    model_summary,
     paper_pixel_scale,
     to_display,
 )
+from alexnet_lab.augment import centre_crop, normalize, resize_for
 from alexnet_lab.classes import IMAGENETTE_WNIDS
 from alexnet_lab.model import AlexNet, TorchvisionAlexNet
+from alexnet_lab.pack import make_pack
 from alexnet_lab.profiles import get_profile
+from alexnet_lab.train import train
+
+# ImageNet's per-channel pixel statistics (0..1 scale), in the form of ``model.stats``
+STATS = {"mean": torch.tensor([0.485, 0.456, 0.406]), "std": torch.tensor([0.229, 0.224, 0.225])}
 
 
 @pytest.fixture
 def tiny_imagenette(tmp_path: Path) -> Path:
-    """A data root with imagenette-224/val/<wnid>/ holding 2 small JPEGs per class."""
+    """A data root with imagenette-224/{train,val}/<wnid>/ holding 2 small JPEGs per class."""
     rng = np.random.default_rng(0)
-    for label, wnid in enumerate(IMAGENETTE_WNIDS):
-        folder = tmp_path / "imagenette-224" / "val" / wnid
-        folder.mkdir(parents=True)
-        for i in range(2):
-            pixels = np.full((40, 48, 3), 10 * label + 100 * i, dtype=np.uint8)
-            pixels[:4] = rng.integers(0, 256, (4, 48, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(folder / f"img_{i}.JPEG")
+    for split in ("train", "val"):
+        for label, wnid in enumerate(IMAGENETTE_WNIDS):
+            folder = tmp_path / "imagenette-224" / split / wnid
+            folder.mkdir(parents=True)
+            for i in range(2):
+                pixels = np.full((40, 48, 3), 10 * label + 100 * i, dtype=np.uint8)
+                pixels[:4] = rng.integers(0, 256, (4, 48, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"img_{i}.JPEG")
     return tmp_path
 
 
@@ -63,43 +74,78 @@ def test_unknown_layer_names_the_layers():
     assert layer_by_name(AlexNet(num_classes=10), "lrn2").size == 5
 
 
-def test_chapter_model_is_seeded_and_in_eval_mode():
-    a, b = chapter_model(get_profile("smoke")), chapter_model(get_profile("smoke"))
-    assert not a.training
-    assert a.classifier.fc8.out_features == 10
-    assert set(a.stats) >= {"mean", "std"}  # how its inputs are normalized
-    torch.testing.assert_close(a.features.conv1.weight, b.features.conv1.weight)
+def test_chapter_model_is_the_trained_run_and_initial_model_its_start(
+    tiny_imagenette: Path, tmp_path: Path, monkeypatch
+):
+    # a real 'smoke' run with lr 0, so training leaves the weights where they started
+    monkeypatch.setattr(trained, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(pack, "PACKS", tmp_path / "packs")
+    frozen = dataclasses.replace(get_profile("smoke"), lr=0.0, batch_size=10)
+    train(frozen, tmp_path / "runs" / "smoke", tiny_imagenette)
+    model = chapter_model(get_profile("smoke"))
+    assert not model.training and model.profile == frozen
+    assert model.classes == list(IMAGENETTE_WNIDS) and set(model.stats) >= {"mean", "std"}
+    start = initial_model(model)
+    assert not start.training and start.stats is model.stats
+    for (name, a), b in zip(model.state_dict().items(), start.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    assert not torch.equal(
+        initial_model(model, seed=1).features.conv1.weight, start.features.conv1.weight
+    )
+    assert model_summary(model).startswith("AlexNet trained with the 'smoke' profile: 1 epochs")
+    assert "at 64px; validation top-1 " in model_summary(model)
+
+
+def test_colour_share_separates_grey_from_colour_kernels():
+    torch.manual_seed(0)
+    pattern = torch.randn(4, 1, 5, 5)
+    grey = pattern.expand(4, 3, 5, 5)
+    opponent = pattern * torch.tensor([1.0, -1.0, 0.0]).view(1, 3, 1, 1)  # red against green
+    torch.testing.assert_close(colour_share(grey), torch.zeros(4))
+    torch.testing.assert_close(colour_share(opponent), torch.ones(4))
+    assert abs(colour_share(torch.randn(2000, 3, 5, 5)).mean() - 2 / 3) < 0.01
+
+
+def test_images_are_prepared_as_the_trainer_evaluates_them(tiny_imagenette: Path):
+    # the trainer packs images at resize_for(size), then centre-crops and normalizes them
+    size = 64  # the smoke profile: 73px packs, an odd margin of 9
+    val = make_pack(tiny_imagenette / "imagenette-224" / "val", resize_for(size))
+    stats = {k: val[k] for k in ("mean", "std")}
+    images, labels = imagenette_batch(20, size, stats, root=tiny_imagenette)
+    order = labels * 2 + torch.arange(20) // 10  # the pack is sorted by class, then file
+    expected = normalize(centre_crop(val["images"], size), stats)[order]
+    torch.testing.assert_close(images, expected, rtol=0, atol=1e-5)
 
 
 def test_images_are_normalized_with_the_stats_and_to_display_inverts(tiny_imagenette: Path):
-    image = imagenette_image(IMAGENETTE_WNIDS[9], 0, 32, IMAGENET_STATS, root=tiny_imagenette)
+    image = imagenette_image(IMAGENETTE_WNIDS[9], 0, 32, STATS, root=tiny_imagenette)
     assert image.shape == (3, 32, 32)
     # class 9, image 0 is a flat grey of 90 below its noisy top rows
     grey = torch.full((3,), 90 / 255)
-    expected = (grey - IMAGENET_STATS["mean"]) / IMAGENET_STATS["std"]
+    expected = (grey - STATS["mean"]) / STATS["std"]
     torch.testing.assert_close(image[:, -1, -1], expected, atol=0.03, rtol=0)
     other = {"mean": torch.zeros(3), "std": torch.ones(3)}
     raw = imagenette_image(IMAGENETTE_WNIDS[9], 0, 32, other, root=tiny_imagenette)
     torch.testing.assert_close(raw[:, -1, -1], grey, atol=0.01, rtol=0)
-    shown = to_display(image, IMAGENET_STATS)
+    shown = to_display(image, STATS)
     assert shown.shape == (32, 32, 3)
     torch.testing.assert_close(shown[-1, -1], grey, atol=0.01, rtol=0)
-    centred = paper_pixel_scale(image[None], IMAGENET_STATS)[0, :, -1, -1]
-    torch.testing.assert_close(centred, 90 - 255 * IMAGENET_STATS["mean"], atol=2.0, rtol=0)
+    centred = paper_pixel_scale(image[None], STATS)[0, :, -1, -1]
+    torch.testing.assert_close(centred, 90 - 255 * STATS["mean"], atol=2.0, rtol=0)
 
 
 def test_batch_cycles_through_classes(tiny_imagenette: Path):
-    images, labels = imagenette_batch(12, 32, IMAGENET_STATS, root=tiny_imagenette)
+    images, labels = imagenette_batch(12, 32, STATS, root=tiny_imagenette)
     assert images.shape == (12, 3, 32, 32)
     assert labels.tolist() == [*range(10), 0, 1]
-    one = imagenette_image(IMAGENETTE_WNIDS[1], 1, 32, IMAGENET_STATS, root=tiny_imagenette)
+    one = imagenette_image(IMAGENETTE_WNIDS[1], 1, 32, STATS, root=tiny_imagenette)
     torch.testing.assert_close(one, images[11])  # the second image of class 1
     assert not torch.allclose(images[1], images[11])
 
 
 def test_real_imagenette_images(shared_data: Path):
-    images, labels = imagenette_batch(20, 64, IMAGENET_STATS, root=shared_data)
+    images, labels = imagenette_batch(20, 64, STATS, root=shared_data)
     assert images.shape == (20, 3, 64, 64) and labels.tolist() == list(range(10)) * 2
     assert -3 < images.mean() < 3 and 0.3 < images.std() < 3  # standardized pixels
-    church = imagenette_image("n03028079", 0, 64, IMAGENET_STATS, root=shared_data)
+    church = imagenette_image("n03028079", 0, 64, STATS, root=shared_data)
     torch.testing.assert_close(church, images[4])
