@@ -20,7 +20,7 @@ INIT = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RecipeTable:
     """Rows of (what, the paper, this profile); prints as text, shows as HTML in notebooks."""
 
@@ -42,6 +42,8 @@ class RecipeTable:
         cells = [self.columns, *self.rows]
         widths = [max(len(r[i]) for r in cells) for i in range(2)]
         return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in cells)
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)

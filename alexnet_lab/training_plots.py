@@ -21,6 +21,7 @@ from matplotlib.patches import Rectangle
 from alexnet_lab.activations import to_display
 from alexnet_lab.augment import PCA_STD, centre_crop, draw_augmentation, train_batch
 
+DPI = 72  # photo figures: about the pixels of the images, and small notebooks
 COLOURS = ("#c44e52", "#4c72b0", "#55a868", "#dd8452", "#8172b2", "#937860")
 
 
@@ -35,7 +36,7 @@ def plot_augmentations(
     images: torch.Tensor,
     size: int,
     stats: dict[str, torch.Tensor],
-    draws: int = 5,
+    draws: int = 4,
     seed: int = 0,
 ) -> Figure:
     """Each image with the windows of ``draws`` random crops, then the augmented crops.
@@ -51,7 +52,9 @@ def plot_augmentations(
     """
     gen = torch.Generator().manual_seed(seed)
     n, side = len(images), images.shape[-1]
-    fig, axes = plt.subplots(n, draws + 1, figsize=(1.6 * (draws + 1), 1.75 * n), squeeze=False)
+    fig, axes = plt.subplots(
+        n, draws + 1, figsize=(1.6 * (draws + 1), 1.75 * n), squeeze=False, dpi=DPI
+    )
     for row, image in zip(axes, images, strict=True):
         top, left, flip, alpha = draw_augmentation(draws, side - size, gen)
         batch = image[None].expand(draws, -1, -1, -1)
@@ -103,7 +106,8 @@ def plot_pca_colour(
     """
     eigvals, eigvecs = stats["eigvals"].cpu(), stats["eigvecs"].cpu()
     alphas = (-sigmas * PCA_STD, 0.0, sigmas * PCA_STD)
-    fig, axes = plt.subplots(3, 4, figsize=(8.4, 6.3), gridspec_kw={"width_ratios": [1.6, 1, 1, 1]})
+    widths = {"width_ratios": [1.6, 1, 1, 1]}
+    fig, axes = plt.subplots(3, 4, figsize=(8.4, 6.3), gridspec_kw=widths, dpi=DPI)
     t = torch.linspace(-0.3, 0.3, 7)
     x = image.float() / 255
     for i, row in enumerate(axes):
@@ -200,8 +204,8 @@ def plot_mistakes(
     labels: torch.Tensor,
     class_names: Sequence[str],
     size: int,
-    n: int = 12,
-    ncols: int = 6,
+    n: int = 8,
+    ncols: int = 4,
 ) -> Figure:
     """The ``n`` most confident mistakes (:func:`most_confident_mistakes`), as the model saw
     them (centre crop), with the true class and the two top guesses.
@@ -214,8 +218,9 @@ def plot_mistakes(
     """
     picked = most_confident_mistakes(probs, labels, n)
     nrows = max(1, -(-len(picked) // ncols))
+    size_in = (1.9 * ncols, 2.5 * nrows)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(1.9 * ncols, 2.5 * nrows), squeeze=False, layout="constrained"
+        nrows, ncols, figsize=size_in, squeeze=False, layout="constrained", dpi=DPI
     )
     for ax in axes.flat:
         ax.axis("off")
