@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
@@ -48,6 +49,7 @@ from alexnet_lab.pack import ensure_pack, load_pack, quiet
 from alexnet_lab.profiles import Profile
 
 STATS = ("mean", "std", "eigvals", "eigvecs")
+MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4  # the paper's SGD (section 5)
 PLATEAU_PATIENCE = 5  # epochs without a new best val top-1 before lr / 10
 # Profile fields a resumed run must share with its checkpoint.
 SAME_ON_RESUME = (
@@ -82,6 +84,40 @@ def make_scheduler(opt: torch.optim.Optimizer, profile: Profile, total_steps: in
     if profile.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
     raise ValueError(f"schedule must be 'plateau' or 'cosine', got {profile.schedule!r}")
+
+
+def sgd(model: nn.Module, lr: float) -> torch.optim.SGD:
+    """The paper's optimizer: SGD with momentum 0.9 and weight decay 5e-4."""
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+
+
+def train_step(
+    net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, amp: bool
+) -> torch.Tensor:
+    """One SGD step on a normalized batch x (N, 3, s, s) with labels y (N,).
+
+    With ``amp`` (the trainer sets it on a GPU) the batch runs channels_last under bf16
+    autocast. The only device sync is the copy of the result.
+
+    Returns:
+        (3,) on the CPU: the summed loss, top-1 hits and top-5 hits of the batch.
+
+    Raises:
+        DivergedError: the loss is NaN or inf (the weights are left unchanged).
+    """
+    if amp:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+        logits = net(x)
+    loss = F.cross_entropy(logits.float(), y)
+    top = topk_correct(logits.detach(), y)
+    sums = torch.stack([loss.detach() * len(y), top[0], top[1]]).cpu()
+    if not math.isfinite(sums[0].item()):
+        raise DivergedError(f"Loss is {sums[0].item() / len(y)}")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return sums
 
 
 def _rng_state(gen: torch.Generator) -> dict:
@@ -236,7 +272,7 @@ def _train(
     model = build_model(profile, len(tr["classes"])).to(device)
     if fast:
         model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=profile.lr, momentum=0.9, weight_decay=5e-4)
+    opt = sgd(model, profile.lr)
     sched = make_scheduler(opt, profile, epochs * steps)
     history: list[dict] = []
     start_epoch, start_step, order, sums = 0, 0, None, torch.zeros(4, dtype=torch.float64)
@@ -299,23 +335,14 @@ def _train(
                     x_train[idx], profile.image_size, stats, params=[p[part] for p in params]
                 )
                 y = y_train[idx]
-                if fast:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
-                    logits = net(x)
-                loss = F.cross_entropy(logits.float(), y)
-                top = topk_correct(logits.detach(), y)
-                batch_sums = torch.stack([loss.detach() * len(y), top[0], top[1]]).cpu()
-                loss_value = batch_sums[0].item() / len(y)  # the one sync per step
-                if not math.isfinite(loss_value):
+                try:
+                    batch_sums = train_step(net, opt, x, y, amp=fast)
+                except DivergedError as e:
                     raise DivergedError(
-                        f"Loss is {loss_value} at epoch {epoch + 1}, step {step + 1} "
-                        f"(lr {opt.param_groups[0]['lr']:g}). Lower the learning rate, or check "
-                        "the inputs for NaN or inf."
-                    )
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                        f"{e} at epoch {epoch + 1}, step {step + 1} (lr "
+                        f"{opt.param_groups[0]['lr']:g}). Lower the learning rate, or check the "
+                        "inputs for NaN or inf."
+                    ) from None
                 if profile.schedule == "cosine":
                     sched.step()
                 sums += torch.cat([batch_sums.double(), torch.tensor([len(y)])])

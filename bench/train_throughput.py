@@ -12,8 +12,9 @@ Run by hand, never in the tests (it measures time). Same machine, same batch siz
 * data loading alone, for both;
 * pure compute (random tensors already on the device), for both nets with their own step.
 
-Every train step does what the trainer does: forward, cross-entropy, top-1/top-5 counts, one
-``loss.item()`` (the trainer's NaN check), backward, SGD with momentum and weight decay.
+Every train step is the trainer's own (:func:`alexnet_lab.train.train_step`): forward,
+cross-entropy, top-1/top-5 counts, one sync for the NaN check, backward, SGD with momentum
+and weight decay.
 
     ALEXNET_LAB_DATA=/work/shared/data .venv/bin/python bench/train_throughput.py \
         --size 112 --batch 128 --steps 10 --repeats 3
@@ -35,17 +36,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 import torchvision
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 from torchvision import transforms
 
 from alexnet_lab import augment
-from alexnet_lab.evaluate import topk_correct
 from alexnet_lab.model import AlexNet
 from alexnet_lab.pack import ensure_pack, load_pack
-from alexnet_lab.train import find_data
+from alexnet_lab.train import find_data, sgd, train_step
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GOAL = 1.1  # a full epoch (data + compute) within 1.1x the time of pure compute
@@ -56,26 +55,10 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def make_step(
-    model: nn.Module, device: torch.device, fast: bool
-) -> Callable[[torch.Tensor, torch.Tensor], float]:
-    """One SGD step on a batch, as the trainer takes it; returns the loss."""
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-
-    def step(x: torch.Tensor, y: torch.Tensor) -> float:
-        if fast:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
-            logits = model(x)
-        loss = F.cross_entropy(logits.float(), y)
-        top = topk_correct(logits.detach(), y)
-        value = torch.cat([loss.detach()[None], top.to(loss)]).cpu()[0].item()  # one sync
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return value
-
-    return step
+def make_step(model: nn.Module, amp: bool) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The trainer's SGD step (:func:`alexnet_lab.train.train_step`) for ``model``."""
+    opt = sgd(model, lr=0.01)
+    return lambda x, y: train_step(model, opt, x, y, amp)
 
 
 def timed(
@@ -227,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     reference = torchvision.models.alexnet(num_classes=classes).to(device)
     if fast:
         paper = paper.to(memory_format=torch.channels_last)
-    paper_step = make_step(torch.compile(paper) if args.compile else paper, device, fast)
-    reference_step = make_step(reference, device, fast=False)
+    paper_step = make_step(torch.compile(paper) if args.compile else paper, amp=fast)
+    reference_step = make_step(reference, amp=False)
     loader = reference_loader(
         dataset / "train", args.size, args.batch, args.workers, args.per_class, fast
     )
