@@ -241,6 +241,7 @@ def _train(
     else:
         device = torch.device("cpu")
     fast = device.type == "cuda"
+    torch.backends.cudnn.benchmark = fast  # fixed shapes: let cuDNN pick its fastest kernels
     path = out / CHECKPOINT
     if path.exists() and not resume:
         raise CheckpointError(

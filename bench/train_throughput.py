@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     device = torch.device(args.device)
     fast = device.type == "cuda"
+    torch.backends.cudnn.benchmark = fast  # as the trainer and torchvision's reference do
     dataset = find_data(args.data)
     side = augment.resize_for(args.size)
     t0 = time.perf_counter()
