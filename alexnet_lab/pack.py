@@ -37,7 +37,7 @@ def pack_name(dataset: Path, split: str, side: int, per_class: int | None) -> st
     modification times), so a changed dataset gets a new pack instead of a stale one.
     """
     digest = hashlib.sha1()
-    for path, label in _subset(ImageFolder(Path(dataset) / split), per_class):
+    for path, label in first_per_class(ImageFolder(Path(dataset) / split), per_class):
         st = os.stat(path)
         digest.update(
             f"{Path(path).relative_to(dataset)}:{label}:{st.st_size}:{st.st_mtime_ns}\n".encode()
@@ -50,7 +50,9 @@ def quiet() -> bool:
     return bool(os.environ.get("CI")) or not sys.stderr.isatty()
 
 
-def _subset(folder: ImageFolder, per_class: int | None) -> list[tuple[str, int]]:
+def first_per_class(folder: ImageFolder, per_class: int | None) -> list[tuple[str, int]]:
+    """The (path, label) samples of ``folder``: the first ``per_class`` files of each class
+    in file-name order, or all of them for None."""
     if per_class is None:
         return list(folder.samples)
     seen: dict[int, int] = {}
@@ -76,7 +78,7 @@ def make_pack(split_dir: Path, side: int, per_class: int | None = None) -> dict:
         folder names), "side", and the colour statistics "mean", "std", "eigvals", "eigvecs".
     """
     folder = ImageFolder(split_dir)
-    samples = _subset(folder, per_class)
+    samples = first_per_class(folder, per_class)
     resize = v2.Compose([v2.Resize(side), v2.CenterCrop(side)])
     images = torch.empty(len(samples), 3, side, side, dtype=torch.uint8)
 

@@ -3,10 +3,12 @@
 The GPU machine of this project receives at most 64 MiB with the repository. Imagenette at
 224 px is 155 MB; re-encoded at 128 px (JPEG quality 85) its whole train split is about
 45 MB. Images keep the ``<split>/<class>/<file>`` layout, so every tool reads the copy
-with ``--data``:
+with ``--data``. The copy that ``bench/device_check.sh`` used, carried as one tar.gz (many
+small files count more towards the limit than one archive):
 
     .venv/bin/python bench/device_data.py /work/shared/data/imagenette-224 \
-        .devdata/imagenette-128 --side 128 --quality 85 --val-per-class 150
+        .devdata/imagenette-128 --side 128 --quality 85 --val-per-class 100
+    tar czf .devpack/imagenette-128.tgz -C .devdata imagenette-128
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from torchvision.transforms import v2
 
 from alexnet_lab.data import ImageFolder, load_rgb
-from alexnet_lab.pack import _subset
+from alexnet_lab.pack import first_per_class
 
 
 def copy_split(
@@ -31,7 +33,7 @@ def copy_split(
         The number of images written.
     """
     resize = v2.Compose([v2.Resize(side), v2.CenterCrop(side)])
-    samples = _subset(ImageFolder(src), per_class)
+    samples = first_per_class(ImageFolder(src), per_class)
 
     def write(sample: tuple[str, int]) -> None:
         path = Path(sample[0])
