@@ -22,7 +22,10 @@ training pixels, so that He-initialized layers see unit-variance inputs.
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torchvision.transforms import v2
 
 PCA_STD = 0.1  # the paper's standard deviation of alpha
@@ -93,19 +96,72 @@ def pca_colour_shift(
 
 
 def draw_augmentation(
-    n: int, max_offset: int, generator: torch.Generator | None = None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Random parameters for ``n`` training images, drawn on the CPU from ``generator``.
+    n: int,
+    side: int,
+    size: int,
+    min_area: float | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, ...]:
+    """Random parameters for ``n`` training images of ``side`` x ``side`` pixels, drawn on the
+    CPU from ``generator``.
+
+    The crop boxes are the paper's ``size`` x ``size`` windows at random offsets, or, with
+    ``min_area``, boxes of ``min_area``..1 of the image area and aspect ratio 3/4..4/3 at random
+    places, as torchvision's ``RandomResizedCrop`` (:func:`train_batch` resizes them to
+    ``size``).
 
     Returns:
-        top (n,) and left (n,) crop offsets in 0..max_offset, flip (n,) bool and alpha (n, 3)
+        top, left, height, width (n,) of the boxes in pixels, flip (n,) bool and alpha (n, 3)
         from N(0, 0.1^2).
     """
-    top = torch.randint(max_offset + 1, (n,), generator=generator)
-    left = torch.randint(max_offset + 1, (n,), generator=generator)
+    if min_area is None:
+        height = width = torch.full((n,), size)
+        top = torch.randint(side - size + 1, (n,), generator=generator)
+        left = torch.randint(side - size + 1, (n,), generator=generator)
+    else:
+        area = torch.empty(n).uniform_(min_area, 1.0, generator=generator) * side**2
+        aspect = (
+            torch.empty(n).uniform_(math.log(3 / 4), math.log(4 / 3), generator=generator).exp()
+        )
+        width = (area * aspect).sqrt().round().clamp(1, side).long()
+        height = (area / aspect).sqrt().round().clamp(1, side).long()
+        top = (torch.rand(n, generator=generator) * (side - height + 1)).long()
+        left = (torch.rand(n, generator=generator) * (side - width + 1)).long()
     flip = torch.rand(n, generator=generator) < 0.5
     alpha = torch.randn(n, 3, generator=generator) * PCA_STD
-    return top, left, flip, alpha
+    return top, left, height, width, flip, alpha
+
+
+def resized_crop(
+    images: torch.Tensor,
+    size: int,
+    top: torch.Tensor,
+    left: torch.Tensor,
+    height: torch.Tensor,
+    width: torch.Tensor,
+    flip: torch.Tensor,
+) -> torch.Tensor:
+    """Cut a box out of each image and resize it to ``size`` x ``size`` (bilinear), mirrored
+    where ``flip`` is set: one ``grid_sample`` for the whole batch.
+
+    Args:
+        images: (N, C, S, S) uint8 or float.
+        top, left, height, width: (N,) boxes in pixels.
+        flip: (N,) bool.
+
+    Returns:
+        (N, C, size, size) float32, on the 0..255 scale for uint8 input.
+    """
+    n, c, side = images.shape[0], images.shape[1], images.shape[-1]
+    theta = torch.zeros(n, 2, 3)
+    top, left, height, width = (t.float() for t in (top, left, height, width))
+    theta[:, 0, 0] = width / side * torch.where(flip, -1.0, 1.0)
+    theta[:, 0, 2] = (2 * left + width) / side - 1
+    theta[:, 1, 1] = height / side
+    theta[:, 1, 2] = (2 * top + height) / side - 1
+    grid = F.affine_grid(theta.to(images.device), [n, c, size, size], align_corners=False)
+    return F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border",
+                         align_corners=False)  # fmt: skip
 
 
 def crop(
@@ -166,6 +222,9 @@ def train_batch(
 ) -> torch.Tensor:
     """Augment a batch as in the paper: random crop, random flip, PCA colour, normalization.
 
+    Crop boxes larger or smaller than ``size`` (from ``draw_augmentation(min_area=...)``) are
+    resized to ``size`` by :func:`resized_crop`.
+
     Args:
         images: (N, 3, S, S) uint8, on the training device, S >= size.
         size: side of the crops.
@@ -177,9 +236,12 @@ def train_batch(
         (N, 3, size, size) float32 on the device of ``images``.
     """
     if params is None:
-        params = draw_augmentation(len(images), images.shape[-1] - size, generator)
-    top, left, flip, alpha = params
-    x = crop(images, size, top, left, flip).float().div_(255)
+        params = draw_augmentation(len(images), images.shape[-1], size, generator=generator)
+    top, left, height, width, flip, alpha = params
+    if (height == size).all() and (width == size).all():  # the paper's crops: exact and fast
+        x = crop(images, size, top, left, flip).float().div_(255)
+    else:
+        x = resized_crop(images, size, top, left, height, width, flip).div_(255)
     shift = pca_colour_shift(alpha.to(x.device), stats["eigvals"], stats["eigvecs"])
     return normalize(x.add_(shift[:, :, None, None]), stats)
 

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from alexnet_lab.augment import centre_crop, normalize, ten_crop
+from alexnet_lab.precision import use_bf16
 
 
 def topk_correct(logits: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...] = (1, 5)):
@@ -44,7 +45,7 @@ def predict(
         (N, num_classes) float32 probabilities on the CPU.
     """
     dev = next(model.parameters()).device
-    fast = dev.type == "cuda"
+    fast = use_bf16(dev)
     out = []
     for i in range(0, len(images), batch_size):
         batch = images[i : i + batch_size].to(dev, non_blocking=True)

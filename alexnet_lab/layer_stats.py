@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from alexnet_lab.evaluate import topk_correct
-from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, LRN_N
+from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, lrn_window_sum
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,7 @@ def lrn_divisor(a: torch.Tensor) -> torch.Tensor:
 
     Shape: (N, C, H, W) -> (N, C, H, W).
     """
-    squares = F.pad(a.pow(2), (0, 0, 0, 0, LRN_N // 2, (LRN_N - 1) // 2))  # pad the channels
-    window_sum = sum(squares[:, i : i + a.shape[1]] for i in range(LRN_N))
-    return (LRN_K + LRN_ALPHA * window_sum).pow(LRN_BETA)
+    return (LRN_K + LRN_ALPHA * lrn_window_sum(a * a)).pow(LRN_BETA)
 
 
 def train_mode_outputs(module: nn.Module, x: torch.Tensor, trials: int) -> torch.Tensor:

@@ -10,12 +10,14 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from alexnet_lab.model import LocalResponseNorm
+
 _KIND_NAMES = {
     nn.Conv2d: "conv",
     nn.Linear: "fc",
     nn.ReLU: "relu",
     nn.Tanh: "tanh",
-    nn.LocalResponseNorm: "lrn",
+    LocalResponseNorm: "lrn",
     nn.MaxPool2d: "pool",
     nn.AdaptiveAvgPool2d: "avgpool",
     nn.Dropout: "drop",

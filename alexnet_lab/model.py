@@ -21,14 +21,73 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# The paper's LRN constants. PyTorch divides alpha by `size`, the paper does not, so
-# nn.LocalResponseNorm needs alpha * n to compute the paper's formula.
+# The paper's LRN constants (section 3.3).
 LRN_K, LRN_N, LRN_ALPHA, LRN_BETA = 2.0, 5, 1e-4, 0.75
 
 
-def paper_lrn() -> nn.LocalResponseNorm:
+def lrn_window_sum(t: torch.Tensor) -> torch.Tensor:
+    """Sum of ``t`` over the ``LRN_N`` maps centred on each map (zeros past the first and last).
+
+    Shape: (N, C, H, W) -> (N, C, H, W).
+    """
+    c, half = t.shape[1], LRN_N // 2
+    padded = F.pad(t, (0, 0, 0, 0, half, half))  # pad the channel axis
+    out = padded[:, :c].clone()
+    for i in range(1, LRN_N):
+        out += padded[:, i : i + c]
+    return out
+
+
+class _LRNFunction(torch.autograd.Function):
+    """b = a * d with d = s^-beta, s = k + alpha * window sum of a^2; at least in float32.
+
+    The backward pass is written out: da = g * d - 2 alpha beta * a * window_sum(g * b / s)
+    (the window is symmetric), a few passes over the maps instead of autograd's many.
+    """
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor) -> torch.Tensor:
+        x = a.to(torch.promote_types(a.dtype, torch.float32))
+        s = lrn_window_sum(x * x).mul_(LRN_ALPHA).add_(LRN_K)
+        d = s.pow(-LRN_BETA)
+        b = x * d
+        ctx.save_for_backward(x, s, d, b)
+        ctx.dtype = a.dtype
+        return b.to(a.dtype)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
+        x, s, d, b = ctx.saved_tensors
+        g = g.to(x.dtype)
+        w = lrn_window_sum(g * b / s).mul_(x).mul_(2 * LRN_ALPHA * LRN_BETA)
+        return (g * d).sub_(w).to(ctx.dtype)
+
+
+class LocalResponseNorm(nn.Module):
+    """The paper's local response normalization, b_i = a_i / (k + alpha sum_j a_j^2)^beta.
+
+    The sum runs over the ``n`` maps centred on map i, with k=2, n=5, alpha=1e-4, beta=0.75.
+    ``nn.LocalResponseNorm`` divides alpha by n, so it equals this module only with
+    ``alpha=5e-4``; this one also computes in float32 under bf16 autocast (in bf16, k + alpha
+    * sum rounds to k) and has a written-out backward pass, about 2x faster on a CPU.
+
+    Shape: (N, C, H, W) -> (N, C, H, W).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = LRN_N, LRN_ALPHA, LRN_BETA, LRN_K
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        return _LRNFunction.apply(a)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def paper_lrn() -> LocalResponseNorm:
     """Local response normalization with the paper's constants (k=2, n=5, alpha=1e-4, beta=0.75)."""
-    return nn.LocalResponseNorm(LRN_N, alpha=LRN_ALPHA * LRN_N, beta=LRN_BETA, k=LRN_K)
+    return LocalResponseNorm()
 
 
 class CeilConv2d(nn.Conv2d):

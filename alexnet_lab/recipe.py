@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from alexnet_lab.augment import PCA_STD, resize_for
 from alexnet_lab.profiles import Profile
-from alexnet_lab.train import PLATEAU_PATIENCE
+from alexnet_lab.train import MOMENTUM, PLATEAU_PATIENCE, WEIGHT_DECAY
 
 INIT = {
     "paper": "N(0, 0.01^2); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0 (as the paper)",
@@ -63,18 +63,31 @@ def recipe_table(profile: Profile) -> RecipeTable:
     if p.schedule == "plateau":
         schedule = f"/ 10 after {PLATEAU_PATIENCE} epochs without a better val top-1"
     else:
-        schedule = "cosine, down to 0 at the end of the run, updated every step"
+        warm = f"linear warm-up over {p.warmup_epochs} epochs, then " if p.warmup_epochs else ""
+        schedule = f"{warm}cosine, down to 0 at the end of the run, updated every step"
+    if p.min_crop_area is None:
+        crops = "the same, batched on the training device"
+    else:
+        crops = (
+            f"random boxes of {p.min_crop_area:.0%}-100% of the image area, aspect 3/4-4/3, "
+            f"resized to {p.image_size}x{p.image_size}; flips and PCA colour as the paper; "
+            "batched on the training device"
+        )
+    loss = "cross-entropy" + (
+        f", label smoothing {p.label_smoothing:g}" if p.label_smoothing else ""
+    )
     rows = (
         ("data", "ILSVRC-2012: 1.2M images, 1,000 classes", f"Imagenette: 10 classes, {images}"),
         ("network", "two columns, LRN, overlapping pooling", "the same (two columns: groups=2)"),
         ("input", "224x224 crops of 256x256 images", f"{p.image_size}x{p.image_size} crops of "
          f"{side}x{side} images"),
-        ("augmentation", f"random crops, flips, PCA colour (alpha ~ N(0, {PCA_STD}^2))",
-         "the same, batched on the training device"),
+        ("augmentation", f"random crops, flips, PCA colour (alpha ~ N(0, {PCA_STD}^2))", crops),
         ("normalization", "subtract the mean image", "subtract the per-channel mean, divide by "
          "the per-channel std"),
         ("initialization", INIT["paper"].split(" (")[0], INIT[p.init]),
-        ("optimizer", "SGD, momentum 0.9, weight decay 5e-4", "the same"),
+        ("loss", "cross-entropy (multinomial logistic regression)", loss),
+        ("optimizer", "SGD, momentum 0.9, weight decay 5e-4",
+         f"SGD, momentum {MOMENTUM:g}, weight decay {WEIGHT_DECAY:g}"),
         ("batch size", "128", str(p.batch_size)),
         ("learning rate", "0.01, / 10 when val error stops improving (3 times)",
          f"{p.lr:g}, {schedule}"),

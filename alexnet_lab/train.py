@@ -11,8 +11,9 @@ DistributedDataParallel: each of the W processes takes 1/W of every batch of
 ``profile.batch_size`` images, so the result matches one process (up to float rounding and
 dropout masks).
 
-On a GPU, batches go through the net in channels_last memory format under bf16 autocast,
-optionally compiled with ``torch.compile``.
+On a GPU, and on CPUs with native bf16 (:func:`alexnet_lab.precision.use_bf16`), batches go
+through the net in channels_last memory format under bf16 autocast; ``compile=True`` also
+runs it through ``torch.compile``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from alexnet_lab.data import find_dataset
 from alexnet_lab.evaluate import evaluate, topk_correct
 from alexnet_lab.model import AlexNet
 from alexnet_lab.pack import ensure_pack, load_pack, quiet
+from alexnet_lab.precision import use_bf16
 from alexnet_lab.profiles import Profile
 
 STATS = ("mean", "std", "eigvals", "eigvecs")
@@ -54,7 +56,7 @@ PLATEAU_PATIENCE = 5  # epochs without a new best val top-1 before lr / 10
 # Profile fields a resumed run must share with its checkpoint.
 SAME_ON_RESUME = (
     "image_size", "train_per_class", "val_per_class", "batch_size", "lr", "schedule", "init",
-    "dropout",
+    "dropout", "min_crop_area", "label_smoothing", "warmup_epochs",
 )  # fmt: skip
 
 
@@ -75,14 +77,20 @@ def build_model(profile: Profile, num_classes: int) -> AlexNet:
     return AlexNet(num_classes, init=profile.init, dropout=profile.dropout)
 
 
-def make_scheduler(opt: torch.optim.Optimizer, profile: Profile, total_steps: int):
-    """ReduceLROnPlateau on val top-1 (stepped per epoch) or cosine (stepped per batch)."""
+def make_scheduler(opt: torch.optim.Optimizer, profile: Profile, epochs: int, steps: int):
+    """ReduceLROnPlateau on val top-1 (stepped per epoch) or cosine over ``epochs`` of
+    ``steps`` batches, after ``profile.warmup_epochs`` of linear warm-up (stepped per batch)."""
     if profile.schedule == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, mode="max", factor=0.1, patience=PLATEAU_PATIENCE
         )
     if profile.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
+        warm = profile.warmup_epochs * steps
+        cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps - warm)
+        if not warm:
+            return cosine
+        linear = torch.optim.lr_scheduler.LinearLR(opt, 1 / warm, total_iters=warm)
+        return torch.optim.lr_scheduler.SequentialLR(opt, [linear, cosine], milestones=[warm])
     raise ValueError(f"schedule must be 'plateau' or 'cosine', got {profile.schedule!r}")
 
 
@@ -92,12 +100,17 @@ def sgd(model: nn.Module, lr: float) -> torch.optim.SGD:
 
 
 def train_step(
-    net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, amp: bool
+    net: nn.Module,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    amp: bool,
+    label_smoothing: float = 0.0,
 ) -> torch.Tensor:
     """One SGD step on a normalized batch x (N, 3, s, s) with labels y (N,).
 
-    With ``amp`` (the trainer sets it on a GPU) the batch runs channels_last under bf16
-    autocast. The only device sync is the copy of the result.
+    With ``amp`` (see :func:`alexnet_lab.precision.use_bf16`) the batch runs channels_last
+    under bf16 autocast. The only device sync is the copy of the result.
 
     Returns:
         (3,) on the CPU: the summed loss, top-1 hits and top-5 hits of the batch.
@@ -109,7 +122,7 @@ def train_step(
         x = x.contiguous(memory_format=torch.channels_last)
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         logits = net(x)
-    loss = F.cross_entropy(logits.float(), y)
+    loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
     top = topk_correct(logits.detach(), y)
     sums = torch.stack([loss.detach() * len(y), top[0], top[1]]).cpu()
     if not math.isfinite(sums[0].item()):
@@ -185,6 +198,7 @@ def train(
     packs: str | os.PathLike | None = None,
     compile: bool = False,
     seed: int = 0,
+    bf16: bool | None = None,
 ) -> list[dict]:
     """Train AlexNet with ``profile``'s recipe and write the run into the folder ``out``.
 
@@ -198,6 +212,8 @@ def train(
         packs: folder of the packed datasets (default ``packs/`` in the repository).
         compile: run the model through ``torch.compile``.
         seed: seeds the weights, the data order, the augmentation and dropout.
+        bf16: bf16 autocast and channels_last; None: where the hardware has bf16
+            (:func:`alexnet_lab.precision.use_bf16`).
 
     Returns:
         The history: one dict per epoch with "epoch", "lr", "train_loss", "train_top1",
@@ -217,7 +233,7 @@ def train(
     if own_group:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:
-        return _train(profile, out, data, epochs, resume, packs, compile, seed, distributed)
+        return _train(profile, out, data, epochs, resume, packs, compile, seed, bf16, distributed)
     finally:
         if own_group:
             dist.destroy_process_group()
@@ -232,6 +248,7 @@ def _train(
     packs: str | os.PathLike | None,
     compile: bool,
     seed: int,
+    bf16: bool | None,
     distributed: bool,
 ) -> list[dict]:
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
@@ -240,8 +257,8 @@ def _train(
         torch.cuda.set_device(device)
     else:
         device = torch.device("cpu")
-    fast = device.type == "cuda"
-    torch.backends.cudnn.benchmark = fast  # fixed shapes: let cuDNN pick its fastest kernels
+    fast = use_bf16(device) if bf16 is None else bf16
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed shapes: fastest kernels
     path = out / CHECKPOINT
     if path.exists() and not resume:
         raise CheckpointError(
@@ -274,7 +291,7 @@ def _train(
     if fast:
         model = model.to(memory_format=torch.channels_last)
     opt = sgd(model, profile.lr)
-    sched = make_scheduler(opt, profile, epochs * steps)
+    sched = make_scheduler(opt, profile, epochs, steps)
     history: list[dict] = []
     start_epoch, start_step, order, sums = 0, 0, None, torch.zeros(4, dtype=torch.float64)
     elapsed = 0.0
@@ -329,7 +346,9 @@ def _train(
                        disable=not show)  # fmt: skip
             t_epoch, seen = time.perf_counter(), 0
             for step in bar:
-                params = augment.draw_augmentation(batch, side - profile.image_size, gen)
+                params = augment.draw_augmentation(
+                    batch, side, profile.image_size, profile.min_crop_area, gen
+                )
                 part = slice(rank * local, (rank + 1) * local)
                 idx = order[step * batch : (step + 1) * batch][part].to(device)
                 x = augment.train_batch(
@@ -337,7 +356,7 @@ def _train(
                 )
                 y = y_train[idx]
                 try:
-                    batch_sums = train_step(net, opt, x, y, amp=fast)
+                    batch_sums = train_step(net, opt, x, y, fast, profile.label_smoothing)
                 except DivergedError as e:
                     raise DivergedError(
                         f"{e} at epoch {epoch + 1}, step {step + 1} (lr "

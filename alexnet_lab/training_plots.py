@@ -38,6 +38,7 @@ def plot_augmentations(
     stats: dict[str, torch.Tensor],
     draws: int = 4,
     seed: int = 0,
+    min_area: float | None = None,
 ) -> Figure:
     """Each image with the windows of ``draws`` random crops, then the augmented crops.
 
@@ -49,6 +50,8 @@ def plot_augmentations(
         images: (N, 3, S, S) uint8, e.g. from a pack; one row per image.
         size: crop side.
         stats: "mean", "std", "eigvals", "eigvecs" of the training pixels.
+        min_area: None for the paper's ``size`` x ``size`` windows, else random-resized boxes
+            of at least this share of the image (a profile's ``min_crop_area``).
     """
     gen = torch.Generator().manual_seed(seed)
     n, side = len(images), images.shape[-1]
@@ -56,16 +59,17 @@ def plot_augmentations(
         n, draws + 1, figsize=(1.6 * (draws + 1), 1.75 * n), squeeze=False, dpi=DPI
     )
     for row, image in zip(axes, images, strict=True):
-        top, left, flip, alpha = draw_augmentation(draws, side - size, gen)
+        params = draw_augmentation(draws, side, size, min_area, gen)
+        top, left, height, width, flip, alpha = params
         batch = image[None].expand(draws, -1, -1, -1)
-        crops = train_batch(batch, size, stats, params=(top, left, flip, alpha))
+        crops = train_batch(batch, size, stats, params=params)
         row[0].imshow(_rgb(image))
         row[0].set_title(f"{side}x{side}", fontsize=8)
         for i in range(draws):
             colour = COLOURS[i % len(COLOURS)]
             row[0].add_patch(
-                Rectangle((left[i] - 0.5, top[i] - 0.5), size, size, fill=False, lw=1.2,
-                          color=colour)
+                Rectangle((left[i] - 0.5, top[i] - 0.5), width[i], height[i], fill=False,
+                          lw=1.2, color=colour)
             )  # fmt: skip
             row[i + 1].imshow(to_display(crops[i], stats).numpy())
             a = ", ".join(f"{v:+.2f}" for v in alpha[i].tolist())

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # The GPU check of the training issue, as one script for a GPU machine that has PyTorch but
-# no internet and no copy of the data. Run it from the repository root:
+# no internet and no copy of the data. Run it from the repository root, naming the steps:
 #
-#   DATA=.devdata/imagenette-128 OUT=/tmp/out bash bench/device_check.sh
+#   DATA=.devdata/imagenette-128 OUT=/tmp/out bash bench/device_check.sh speed sweep gpu throughput
 #
 # DATA is a small JPEG copy of Imagenette made by bench/device_data.py (the whole train
 # split at 128 px, 100 val images per class), carried as one tar.gz of 45 MiB (many small
 # files count more towards the machine's 64 MiB limit) and unpacked there:
 #
-#   tar xzf .devpack/imagenette-128.tgz -C /tmp && DATA=/tmp/imagenette-128 bash bench/device_check.sh
+#   tar xzf .devpack/imagenette-128.tgz -C /tmp && DATA=/tmp/imagenette-128 bash bench/device_check.sh ...
 #
-# In order, each step bounded in time:
-#   1. throughput at 224 px, batch 128: project vs torchvision-reference (bench/README.md);
-#   2. the gpu profile, trained in full (its history, s/epoch, peak memory);
-#   3. a sweep of cpu-profile recipes, 12 at a time on the GPU, to choose the cpu profile;
-#   4. throughput at 224 px, batch 512.
-# Results land in $OUT: machine.txt, bench_b128.json, gpu_profile.json, cpu_sweep.json,
-# bench_b512.json, runs.tgz (every run's history and log) and device.log.
+# Steps, each bounded in time:
+#   speed       pure-compute img/s of AlexNet variants and a kernel profile (bench/model_speed.py);
+#   sweep       a sweep of cpu-profile recipes, 12 at a time on the GPU, to choose the cpu profile;
+#   gpu         the gpu profile, trained in full (its history, s/epoch, peak memory);
+# COMPILE=1 runs the gpu and throughput steps through torch.compile.
+#   throughput  project vs torchvision-reference pipeline at 224 px, batch 128.
+# Results land in $OUT: machine.txt, model_speed.json, cpu_sweep.json, gpu_profile.json,
+# bench_b128.json, runs.tgz (every run's history and log) and device.log.
 set -u
 DATA=${DATA:-.devdata/imagenette-128}
 OUT=${OUT:-/tmp/device-check}
@@ -33,26 +34,38 @@ exec > >(tee "$OUT/device.log") 2>&1
 
 step() { echo; echo "== $1 ($(date +%T))"; }
 
-step "1. throughput, 224 px, batch 128"
-timeout 120 python3 bench/train_throughput.py --data "$DATA" --size 224 --batch 128 \
-    --steps 40 --data-steps 40 --repeats 3 --out "$OUT/bench_b128.json"
-
-step "2. gpu profile"
-timeout 150 python3 bench/recipe_sweep.py --base gpu --data "$DATA" --runs "$RUNS/gpu" \
-    --parallel 1 --out "$OUT/gpu_profile.json"
-
-step "3. cpu recipe sweep"
-timeout 220 python3 bench/recipe_sweep.py --base cpu --data "$DATA" --runs "$RUNS/cpu" \
-    --parallel 12 --out "$OUT/cpu_sweep.json" \
-    --variant epochs=22,lr=0.01 --variant "" --variant lr=0.01 --variant lr=0.04 \
-    --variant dropout=0.25 --variant batch_size=64 --variant batch_size=64,lr=0.01 \
-    --variant image_size=96,epochs=32 --variant image_size=96,epochs=32,lr=0.04 \
-    --variant image_size=128,epochs=20 --variant image_size=80,epochs=44 \
-    --variant epochs=30
-
-step "4. throughput, 224 px, batch 512"
-timeout 80 python3 bench/train_throughput.py --data "$DATA" --size 224 --batch 512 \
-    --steps 20 --data-steps 20 --repeats 3 --out "$OUT/bench_b512.json"
+for name in "$@"; do
+    step "$name"
+    case $name in
+    speed)
+        timeout 120 python3 bench/model_speed.py --size 224 --batch 256 --steps 15 \
+            --out "$OUT/model_speed.json" ;;
+    sweep)
+        R=min_crop_area=0.35,label_smoothing=0.1
+        W=warmup_epochs=2,lr=0.04
+        timeout 240 python3 bench/recipe_sweep.py --base cpu --data "$DATA" --runs "$RUNS/cpu" \
+            --parallel 12 --out "$OUT/cpu_sweep.json" \
+            --variant epochs=45,$R,$W \
+            --variant epochs=45,$R,warmup_epochs=2,lr=0.02 \
+            --variant epochs=45,$R \
+            --variant epochs=45,min_crop_area=0.25,label_smoothing=0.1,$W \
+            --variant epochs=45,min_crop_area=0.5,label_smoothing=0.1,$W \
+            --variant epochs=45,label_smoothing=0.1,$W \
+            --variant epochs=45,min_crop_area=0.35,$W \
+            --variant image_size=128,epochs=35,$R,$W \
+            --variant epochs=45 \
+            --variant epochs=45,$R,warmup_epochs=3,lr=0.06 \
+            --variant epochs=45,$R,$W,dropout=0.3 \
+            --variant epochs=50,$R,$W ;;
+    gpu)
+        timeout 170 python3 bench/recipe_sweep.py --base gpu --data "$DATA" --runs "$RUNS/gpu" \
+            --parallel 1 --out "$OUT/gpu_profile.json" ${COMPILE:+--compile} ;;
+    throughput)
+        timeout 75 python3 bench/train_throughput.py --data "$DATA" --size 224 --batch 128 \
+            --steps 40 --data-steps 40 --repeats 2 --out "$OUT/bench_b128.json" ${COMPILE:+--compile} ;;
+    *) echo "unknown step $name" ;;
+    esac
+done
 
 step "done"
 tar czf "$OUT/runs.tgz" -C "$RUNS" $(cd "$RUNS" && find . -name '*.json' -o -name 'log.txt')

@@ -41,17 +41,21 @@ def parse_variant(base: Profile, text: str) -> Profile:
         if key not in {f.name for f in dataclasses.fields(Profile)} or key == "name":
             raise ValueError(f"--variant {text!r}: {key!r} is not a Profile field")
         old = getattr(base, key)
-        cast = int if old is None else type(old)
-        changes[key] = None if value == "None" else cast(value)
+        if value == "None":
+            changes[key] = None
+        elif old is None:
+            changes[key] = float(value) if "." in value else int(value)
+        else:
+            changes[key] = type(old)(value)
     return dataclasses.replace(base, **changes)
 
 
-def run_one(profile: Profile, out: Path, data: str | None) -> dict:
+def run_one(profile: Profile, out: Path, data: str | None, compile: bool = False) -> dict:
     """Train ``profile`` into the run folder ``out`` and summarize the run."""
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    history = train(profile, out, data)
+    history = train(profile, out, data, compile=compile)
     best = max(history, key=lambda row: row["val_top1"])
     return {
         "profile": dataclasses.asdict(profile),
@@ -77,13 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=Path, required=True, help="folder for the run folders")
     p.add_argument("--parallel", type=int, default=4, help="variants training at once")
     p.add_argument("--out", type=Path, required=True, help="JSON file for the results")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--one", help=argparse.SUPPRESS)  # internal: train this one variant
     args = p.parse_args(argv)
     base = get_profile(args.base)
 
     if args.one is not None:  # child process
         torch.set_num_threads(2)
-        result = run_one(parse_variant(base, args.one), args.out.parent, args.data)
+        result = run_one(parse_variant(base, args.one), args.out.parent, args.data, args.compile)
         args.out.write_text(json.dumps(result, indent=1))
         return 0
 
@@ -103,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             out.parent.mkdir(parents=True, exist_ok=True)
             cmd = [sys.executable, __file__, "--base", args.base, "--runs", str(args.runs),
                    "--out", str(out), "--one", v, "--data", str(dataset)]  # fmt: skip
+            cmd += ["--compile"] if args.compile else []
             log = open(out.parent / "log.txt", "w")
             running.append((v, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), out))
         time.sleep(1)

@@ -44,6 +44,7 @@ from torchvision import transforms
 from alexnet_lab import augment
 from alexnet_lab.model import AlexNet
 from alexnet_lab.pack import ensure_pack, load_pack
+from alexnet_lab.precision import use_bf16
 from alexnet_lab.train import find_data, sgd, train_step
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -90,11 +91,11 @@ def project_batches(
     gen = torch.Generator().manual_seed(seed)
     x_train, y_train = pack["images"].to(device), pack["labels"].to(device)
     stats = {k: pack[k].to(device) for k in ("mean", "std", "eigvals", "eigvecs")}
-    offset = x_train.shape[-1] - size
+    side = x_train.shape[-1]
     while True:
         order = torch.randperm(len(x_train), generator=gen)
         for s in range(len(x_train) // batch):
-            params = augment.draw_augmentation(batch, offset, gen)
+            params = augment.draw_augmentation(batch, side, size, generator=gen)
             idx = order[s * batch : (s + 1) * batch].to(device)
             yield augment.train_batch(x_train[idx], size, stats, params=params), y_train[idx]
 
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     device = torch.device(args.device)
-    fast = device.type == "cuda"
+    fast = use_bf16(device)
     torch.backends.cudnn.benchmark = fast  # as the trainer and torchvision's reference do
     dataset = find_data(args.data)
     side = augment.resize_for(args.size)
@@ -214,7 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     paper_step = make_step(torch.compile(paper) if args.compile else paper, amp=fast)
     reference_step = make_step(reference, amp=False)
     loader = reference_loader(
-        dataset / "train", args.size, args.batch, args.workers, args.per_class, fast
+        dataset / "train",
+        args.size,
+        args.batch,
+        args.workers,
+        args.per_class,
+        device.type == "cuda",
     )
     n, w = args.steps, args.warmup
     runs = {

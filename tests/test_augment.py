@@ -10,6 +10,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from alexnet_lab import augment
 from alexnet_lab.evaluate import evaluate, predict, topk_correct
+from alexnet_lab.precision import use_bf16
 
 
 def _stats(eigvals=(0.04, 0.01, 0.0)) -> dict[str, torch.Tensor]:
@@ -52,7 +53,7 @@ def test_pca_stats_are_the_eigen_decomposition_of_the_pixel_covariance():
 def test_pca_shift_lies_in_the_eigenvector_span_with_the_papers_scale():
     stats = _stats(eigvals=(0.04, 0.01, 0.0))  # rank 2: no shift along p_3
     g = torch.Generator().manual_seed(0)
-    alpha = augment.draw_augmentation(20_000, 0, g)[3]
+    alpha = augment.draw_augmentation(20_000, 12, 12, generator=g)[5]
     shift = augment.pca_colour_shift(alpha, stats["eigvals"], stats["eigvecs"])  # N x 3
     coords = shift @ stats["eigvecs"]  # coordinates along p_1, p_2, p_3
     assert coords[:, 2].abs().max() < 1e-6
@@ -73,7 +74,8 @@ def test_pca_colour_transform_shifts_every_pixel_by_one_vector():
 
 def test_batched_crop_matches_a_per_image_reference():
     images = _images()
-    top, left, flip, _ = augment.draw_augmentation(6, 20 - 12, torch.Generator().manual_seed(1))
+    params = augment.draw_augmentation(6, 20, 12, generator=torch.Generator().manual_seed(1))
+    top, left, _, _, flip, _ = params
     out = augment.crop(images, 12, top, left, flip)
     assert out.shape == (6, 3, 12, 12) and out.dtype == torch.uint8
     assert flip.any() and not flip.all()
@@ -82,11 +84,58 @@ def test_batched_crop_matches_a_per_image_reference():
         assert torch.equal(out[i], TF.horizontal_flip(ref) if flip[i] else ref)
 
 
+def test_resized_crop_of_a_box_of_the_output_size_is_the_plain_crop():
+    images = _images()
+    params = augment.draw_augmentation(6, 20, 12, generator=torch.Generator().manual_seed(1))
+    top, left, _, _, flip, _ = params
+    side = torch.full((6,), 12)
+    out = augment.resized_crop(images, 12, top, left, side, side, flip)
+    assert out.dtype == torch.float32 and out.shape == (6, 3, 12, 12)
+    torch.testing.assert_close(
+        out, augment.crop(images, 12, top, left, flip).float(), atol=1e-3, rtol=0
+    )
+
+
+def test_resized_crop_of_a_box_twice_the_output_size_averages_2x2_pixels():
+    images = _images(2, side=20)
+    top, left, box = torch.tensor([0, 3]), torch.tensor([2, 0]), torch.full((2,), 16)
+    out = augment.resized_crop(images, 8, top, left, box, box, torch.tensor([False, True]))
+    for i in range(2):
+        window = images[
+            i : i + 1, :, int(top[i]) : int(top[i]) + 16, int(left[i]) : int(left[i]) + 16
+        ]
+        ref = nn.functional.avg_pool2d(window.float(), 2)[0]
+        torch.testing.assert_close(out[i], ref.flip(-1) if i else ref, atol=1e-3, rtol=0)
+
+
+def test_resized_crop_boxes_cover_the_area_and_aspect_range():
+    top, left, height, width, flip, alpha = augment.draw_augmentation(
+        5000, 128, 112, 0.35, torch.Generator().manual_seed(0)
+    )
+    assert (top >= 0).all() and (left >= 0).all()
+    assert (top + height <= 128).all() and (left + width <= 128).all()
+    area, aspect = height * width / 128**2, width / height
+    assert top.dtype == height.dtype == torch.int64
+    assert area.min() > 0.33 and area.max() <= 1 and area.mean() == pytest.approx(0.67, abs=0.03)
+    assert aspect.min() > 0.72 and aspect.max() < 1.39
+    assert 0.45 < flip.float().mean() < 0.55 and alpha.std().item() == pytest.approx(0.1, rel=0.05)
+
+
+def test_train_batch_with_box_parameters_resizes_the_boxes():
+    images, stats = _images(), _stats()
+    params = augment.draw_augmentation(6, 20, 12, 0.35, torch.Generator().manual_seed(3))
+    out = augment.train_batch(images, 12, stats, params=params)
+    top, left, height, width, flip, alpha = params
+    shift = augment.pca_colour_shift(alpha, stats["eigvals"], stats["eigvecs"])
+    crops = augment.resized_crop(images, 12, top, left, height, width, flip) / 255
+    torch.testing.assert_close(out, augment.normalize(crops + shift[:, :, None, None], stats))
+
+
 def test_train_batch_is_crop_flip_pca_then_normalize():
     images, stats = _images(), _stats()
-    params = augment.draw_augmentation(6, 8, torch.Generator().manual_seed(2))
+    params = augment.draw_augmentation(6, 20, 12, generator=torch.Generator().manual_seed(2))
     out = augment.train_batch(images, 12, stats, params=params)
-    top, left, flip, alpha = params
+    top, left, _, _, flip, alpha = params
     shift = augment.pca_colour_shift(alpha, stats["eigvals"], stats["eigvecs"])
     crops = augment.crop(images, 12, top, left, flip).float() / 255 + shift[:, :, None, None]
     assert out.dtype == torch.float32 and out.shape == (6, 3, 12, 12)
@@ -129,10 +178,11 @@ def test_evaluator_averages_the_softmax_over_the_ten_views():
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 12 * 12, 5)).eval()
     images, labels, stats = _images(7, 16), torch.tensor([0, 1, 2, 3, 4, 0, 1]), _stats()
     probs = predict(model, images, 12, stats, ten=True, batch_size=3)
-    with torch.no_grad():
+    bf16 = use_bf16(torch.device("cpu"))  # predict runs in bf16 where the CPU has it
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         views = augment.ten_crop(images, 12)
-        each = torch.stack([model(augment.normalize(v, stats)).softmax(1) for v in views])
-        mean_logits = torch.stack([model(augment.normalize(v, stats)) for v in views]).mean(0)
+        logits = torch.stack([model(augment.normalize(v, stats)).float() for v in views])
+        each, mean_logits = logits.softmax(2), logits.mean(0)
     assert probs.shape == (7, 5)
     assert torch.allclose(probs, each.mean(0), atol=1e-6)
     assert not torch.allclose(probs, mean_logits.softmax(1), atol=1e-6)

@@ -31,3 +31,30 @@ def test_pytorch_default_alpha_convention_differs():
     a = torch.relu(torch.randn(1, 8, 3, 3, dtype=torch.float64)) * 30
     naive = torch.nn.LocalResponseNorm(LRN_N, alpha=LRN_ALPHA, beta=LRN_BETA, k=LRN_K)(a)
     assert not torch.allclose(naive, paper_formula(a))
+
+
+def test_pytorch_module_with_alpha_times_n_is_the_same():
+    a = torch.relu(torch.randn(2, 12, 5, 5, dtype=torch.float64)) * 30
+    torch_lrn = torch.nn.LocalResponseNorm(LRN_N, alpha=LRN_ALPHA * LRN_N, beta=LRN_BETA, k=LRN_K)
+    torch.testing.assert_close(paper_lrn()(a), torch_lrn(a))
+
+
+def test_written_out_backward_matches_autograd():
+    a = (torch.randn(2, 12, 3, 3, dtype=torch.float64) * 20).requires_grad_()
+    assert torch.autograd.gradcheck(paper_lrn(), (a,))
+    g = torch.randn(2, 12, 3, 3, dtype=torch.float64)
+    (expected,) = torch.autograd.grad(paper_formula(a), a, g)
+    (got,) = torch.autograd.grad(paper_lrn()(a), a, g)
+    torch.testing.assert_close(got, expected)
+
+
+def test_bf16_input_is_normalized_in_float32():
+    a = torch.relu(torch.randn(2, 16, 7, 7)) * 30
+    out = paper_lrn()(a.bfloat16())
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(
+        out.float(), paper_formula(a.bfloat16().double()).float(), rtol=1e-2, atol=1e-2
+    )
+    a.requires_grad_()
+    paper_lrn()(a.bfloat16()).float().sum().backward()
+    assert a.grad is not None and torch.isfinite(a.grad).all()

@@ -3,7 +3,13 @@ import torch
 import torchvision
 from torch import nn
 
-from alexnet_lab.model import AlexNet, TorchvisionAlexNet, conv_output_size, torchvision_alexnet
+from alexnet_lab.model import (
+    AlexNet,
+    LocalResponseNorm,
+    TorchvisionAlexNet,
+    conv_output_size,
+    torchvision_alexnet,
+)
 
 
 @pytest.mark.parametrize("size", [224, 227])
@@ -72,7 +78,7 @@ def test_ablation_switches():
     # 2/2 pooling gives the same sizes as 3/2 on 55 -> 27 -> 13 -> 6
     assert m.features(torch.randn(1, 3, 224, 224)).shape == (1, 256, 6, 6)
     full = AlexNet()
-    assert isinstance(full.features.lrn1, nn.LocalResponseNorm)
+    assert isinstance(full.features.lrn1, LocalResponseNorm)
     assert isinstance(full.features.act1, nn.ReLU)
     assert full.classifier.drop6.p == 0.5
 

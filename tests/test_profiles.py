@@ -25,3 +25,15 @@ def test_profiles_grow_from_smoke_to_gpu():
     smoke, cpu, gpu = (PROFILES[n] for n in ("smoke", "cpu", "gpu"))
     assert smoke.image_size < cpu.image_size <= gpu.image_size == 224
     assert smoke.epochs <= cpu.epochs
+
+
+def test_gpu_profile_is_the_papers_recipe():
+    gpu = PROFILES["gpu"]
+    assert (gpu.lr, gpu.schedule, gpu.batch_size, gpu.epochs, gpu.dropout) == (
+        0.01,
+        "plateau",
+        128,
+        90,
+        0.5,
+    )
+    assert (gpu.min_crop_area, gpu.label_smoothing, gpu.warmup_epochs) == (None, 0.0, 0)

@@ -22,11 +22,15 @@ from alexnet_lab import cli, pack
 from alexnet_lab.checkpoint import CheckpointError, load_checkpoint, load_model_state
 from alexnet_lab.model import AlexNet
 from alexnet_lab.profiles import get_profile
-from alexnet_lab.train import DivergedError, train
+from alexnet_lab.train import DivergedError, make_scheduler, train
 from alexnet_lab.trained import load_history, load_trained
 
 PROFILE = dataclasses.replace(
     get_profile("smoke"), train_per_class=None, val_per_class=None, epochs=2, batch_size=8
+)
+# The cpu profile's recipe: warm-up then cosine, random-resized crops, label smoothing.
+COSINE = dataclasses.replace(
+    PROFILE, schedule="cosine", warmup_epochs=1, min_crop_area=0.35, label_smoothing=0.1
 )
 COLOURS = ((200, 40, 40), (40, 200, 40), (40, 40, 200))
 
@@ -59,9 +63,9 @@ def packs(tmp_path_factory) -> Path:
 def baseline(dataset, packs, tmp_path_factory) -> dict[str, Path]:
     """Uninterrupted 2-epoch runs, one per schedule."""
     runs = {}
-    for schedule in ("plateau", "cosine"):
+    for schedule, profile in (("plateau", PROFILE), ("cosine", COSINE)):
         out = tmp_path_factory.mktemp(f"base-{schedule}")
-        train(dataclasses.replace(PROFILE, schedule=schedule), out, dataset, packs=packs)
+        train(profile, out, dataset, packs=packs)
         runs[schedule] = out
     return runs
 
@@ -94,7 +98,7 @@ def test_resume_after_an_epoch_gives_the_same_weights(dataset, packs, baseline, 
 
 
 def test_ctrl_c_saves_and_resume_continues_exactly(dataset, packs, baseline, tmp_path):
-    profile = dataclasses.replace(PROFILE, schedule="cosine")
+    profile = COSINE
     checkpoint = tmp_path / "checkpoint.pt"
 
     def interrupt_after_first_epoch() -> None:
@@ -102,12 +106,13 @@ def test_ctrl_c_saves_and_resume_continues_exactly(dataset, packs, baseline, tmp
             time.sleep(0.005)
         os.kill(os.getpid(), signal.SIGINT)
 
+    handler = signal.getsignal(signal.SIGINT)  # SIG_IGN in a background job
     threading.Thread(target=interrupt_after_first_epoch, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
         train(profile, tmp_path, dataset, packs=packs)
     stopped = load_checkpoint(checkpoint)
     assert stopped["epoch"] == 1 and stopped["step"] >= 1  # inside epoch 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler  # restored
     train(profile, tmp_path, dataset, resume=True, packs=packs)
     _same_run(baseline["cosine"], tmp_path)
 
@@ -163,3 +168,17 @@ def test_load_trained_trains_once_then_loads(dataset, tmp_path, monkeypatch, cap
     assert capsys.readouterr().out == ""
     assert torch.equal(again.classifier.fc8.weight, model.classifier.fc8.weight)
     assert [row["epoch"] for row in load_history("smoke", runs=tmp_path)] == [1]
+
+
+def test_cosine_schedule_warms_up_linearly_then_decays_to_zero():
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.04)
+    sched = make_scheduler(opt, dataclasses.replace(COSINE, lr=0.04, warmup_epochs=2), 4, 10)
+    lrs = []
+    for _ in range(40):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    np.testing.assert_allclose(lrs[:21], [0.04 * (1 + 19 * i / 20) / 20 for i in range(21)])
+    assert all(a > b for a, b in zip(lrs[20:-1], lrs[21:], strict=True))
+    assert lrs[-1] == pytest.approx(0.04 * (1 - np.cos(np.pi / 20)) / 2)

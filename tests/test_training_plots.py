@@ -56,7 +56,14 @@ def test_recipe_table_follows_the_profile():
     assert table.row("batch size")[2] == "64"
     assert "/ 10 after" in table.row("learning rate")[2]
     assert table.row("input")[2] == "112x112 crops of 128x128 images"
-    assert "cosine" in recipe_table(get_profile("cpu")).row("learning rate")[2]
+    cpu, gpu = recipe_table(get_profile("cpu")), recipe_table(get_profile("gpu"))
+    assert "warm-up over 2 epochs, then cosine" in cpu.row("learning rate")[2]
+    assert cpu.row("augmentation")[2].startswith("random boxes of 35%-100% of the image area")
+    assert cpu.row("loss")[2] == "cross-entropy, label smoothing 0.1"
+    assert (
+        gpu.row("augmentation")[2].startswith("the same") and gpu.row("loss")[2] == "cross-entropy"
+    )
+    assert gpu.row("optimizer")[2] == "SGD, momentum 0.9, weight decay 0.0005"
     assert "<table>" in table._repr_html_() and "profile 'cpu'" in str(table)
     with pytest.raises(KeyError):
         table.row("nothing")

@@ -1,0 +1,116 @@
+"""Pure-compute training speed of AlexNet variants: where does the paper net lose time?
+
+Random tensors already on the device, the trainer's own step
+(:func:`alexnet_lab.train.train_step`), so only the network is measured. Each variant
+changes one thing against the paper net (bf16 autocast and channels_last on a GPU):
+
+* ``paper``: :class:`alexnet_lab.model.AlexNet` as trained;
+* ``paper_nn_lrn``: PyTorch's ``nn.LocalResponseNorm`` (alpha * 5) instead of ours;
+* ``paper_no_lrn``, ``paper_one_column``: without LRN, without the two columns;
+* ``paper_fp32``: float32, contiguous (NCHW) layout;
+* ``paper_compiled``: through ``torch.compile``;
+* ``torchvision_bf16``, ``torchvision_fp32``: torchvision's one-column AlexNet.
+
+First a ``torch.profiler`` table of the paper net's slowest kernels.
+
+    python bench/model_speed.py --size 224 --batch 256 --out speed.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from train_throughput import machine, make_step, random_batches, timed
+
+from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, LRN_N, AlexNet, TorchvisionAlexNet
+from alexnet_lab.precision import use_bf16
+
+
+def with_nn_lrn(model: AlexNet) -> AlexNet:
+    for name in ("lrn1", "lrn2"):
+        lrn = nn.LocalResponseNorm(LRN_N, alpha=LRN_ALPHA * LRN_N, beta=LRN_BETA, k=LRN_K)
+        setattr(model.features, name, lrn)
+    return model
+
+
+VARIANTS = {  # name: (model factory, bf16 + channels_last, torch.compile)
+    "paper": (lambda: AlexNet(10, init="kaiming"), True, False),
+    "paper_nn_lrn": (lambda: with_nn_lrn(AlexNet(10, init="kaiming")), True, False),
+    "paper_no_lrn": (lambda: AlexNet(10, init="kaiming", lrn=False), True, False),
+    "paper_one_column": (lambda: AlexNet(10, init="kaiming", two_columns=False), True, False),
+    "paper_fp32": (lambda: AlexNet(10, init="kaiming"), False, False),
+    "torchvision_bf16": (lambda: TorchvisionAlexNet(10), True, False),
+    "torchvision_fp32": (lambda: TorchvisionAlexNet(10), False, False),
+    "paper_compiled": (lambda: AlexNet(10, init="kaiming"), True, True),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--only", nargs="*", default=list(VARIANTS), help="variants to run")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args(argv)
+    device = torch.device(args.device)
+    torch.backends.cudnn.benchmark = device.type == "cuda"
+    record: dict = {"machine": machine(device), "settings": vars(args) | {"out": str(args.out)}}
+    torch.manual_seed(0)
+    model = AlexNet(10, init="kaiming").to(device)
+    fast = use_bf16(device)
+    if fast:
+        model = model.to(memory_format=torch.channels_last)
+    step, batches = make_step(model, amp=fast), random_batches(args.batch, args.size, 10, device)
+    timed(batches, step, 3, 0, device)
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if fast:
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as prof:
+        timed(batches, step, 5, 0, device)
+    sort = "self_cuda_time_total" if fast else "self_cpu_time_total"
+    try:
+        text = prof.key_averages().table(sort_by=sort, row_limit=25, max_name_column_width=70)
+    except Exception:  # newer releases call it device time
+        text = prof.key_averages().table(
+            sort_by="self_device_time_total", row_limit=25, max_name_column_width=70
+        )
+    print(text)
+    record["profile_table"] = text
+    args.out.write_text(json.dumps(record, indent=1) + "\n")
+    results = record["results"] = {}
+    for name in args.only:
+        factory, fast, compiled = VARIANTS[name]
+        fast = fast and use_bf16(device)
+        torch.manual_seed(0)
+        model = factory().to(device)
+        if fast:
+            model = model.to(memory_format=torch.channels_last)
+        t0 = time.perf_counter()
+        step = make_step(torch.compile(model) if compiled else model, amp=fast)
+        batches = random_batches(args.batch, args.size, 10, device)
+        timed(batches, step, 1, 2, device)  # warm-up: cuDNN autotuning, compilation
+        warm_s = time.perf_counter() - t0
+        runs = [timed(batches, step, args.steps, 2, device) for _ in range(args.repeats)]
+        results[name] = {
+            "img_per_s": statistics.median(r["img_per_s"] for r in runs),
+            "warmup_seconds": warm_s,
+            "repeats": runs,
+        }
+        print(f"{name:<20}{results[name]['img_per_s']:>10.0f} img/s (warm-up {warm_s:.1f} s)",
+              flush=True)  # fmt: skip
+        args.out.write_text(json.dumps(record, indent=1) + "\n")
+
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
