@@ -29,6 +29,7 @@ def predict(
     stats: dict[str, torch.Tensor],
     ten: bool = False,
     batch_size: int = 256,
+    bf16: bool | None = None,
 ) -> torch.Tensor:
     """Class probabilities of ``images``.
 
@@ -40,12 +41,14 @@ def predict(
         images: (N, 3, S, S) uint8 (any device; moved batch by batch).
         size: crop side.
         stats: "mean" and "std" of the training pixels.
+        bf16: bf16 autocast and channels_last; None: where the hardware has bf16
+            (:func:`alexnet_lab.precision.use_bf16`).
 
     Returns:
         (N, num_classes) float32 probabilities on the CPU.
     """
     dev = next(model.parameters()).device
-    fast = use_bf16(dev)
+    fast = use_bf16(dev) if bf16 is None else bf16
     out = []
     for i in range(0, len(images), batch_size):
         batch = images[i : i + batch_size].to(dev, non_blocking=True)
@@ -69,16 +72,18 @@ def evaluate(
     stats: dict[str, torch.Tensor],
     ten: bool = False,
     batch_size: int = 256,
+    bf16: bool | None = None,
 ) -> dict[str, float]:
     """Loss and top-1 / top-5 accuracy (in %) of ``model`` on ``images`` (N, 3, S, S) uint8.
 
-    Puts the model in eval mode (and leaves it there). See :func:`predict` for ``ten``.
+    Puts the model in eval mode (and leaves it there). See :func:`predict` for ``ten`` and
+    ``bf16``.
 
     Returns:
         {"loss", "top1", "top5", "n"}.
     """
     model.eval()
-    probs = predict(model, images, size, stats, ten, batch_size)
+    probs = predict(model, images, size, stats, ten, batch_size, bf16)
     labels = labels.cpu()
     loss = F.nll_loss(probs.clamp_min(1e-12).log(), labels).item()
     top1, top5 = (100 * topk_correct(probs, labels) / len(labels)).tolist()

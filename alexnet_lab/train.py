@@ -386,7 +386,7 @@ def _train(
             start_step = 0
             if distributed:
                 dist.all_reduce(sums)
-            val = evaluate(model, x_val, y_val, profile.image_size, stats)
+            val = evaluate(model, x_val, y_val, profile.image_size, stats, bf16=fast)
             val_sums = torch.tensor([val["loss"], val["top1"], val["top5"], 1.0]) * val["n"]
             if distributed:
                 dist.all_reduce(val_sums)
