@@ -51,7 +51,7 @@ def stats_table(acts: dict[str, torch.Tensor]) -> str:
 def lrn_divisor(a: torch.Tensor) -> torch.Tensor:
     """The paper's LRN denominator (k + alpha * sum of a_j^2 over n neighbouring maps)^beta.
 
-    :func:`alexnet_lab.model.paper_lrn` computes ``a / lrn_divisor(a)``.
+    :class:`alexnet_lab.model.LocalResponseNorm` computes ``a / lrn_divisor(a)``.
 
     Shape: (N, C, H, W) -> (N, C, H, W).
     """

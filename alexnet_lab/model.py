@@ -85,11 +85,6 @@ class LocalResponseNorm(nn.Module):
         return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
-def paper_lrn() -> LocalResponseNorm:
-    """Local response normalization with the paper's constants (k=2, n=5, alpha=1e-4, beta=0.75)."""
-    return LocalResponseNorm()
-
-
 class CeilConv2d(nn.Conv2d):
     """A padding-free convolution whose output size is rounded up, as in cuda-convnet.
 
@@ -143,7 +138,7 @@ class AlexNet(nn.Module):
         if init not in ("paper", "kaiming"):
             raise ValueError(f"init must be 'paper' or 'kaiming', got {init!r}")
         act = nn.ReLU if activation == "relu" else nn.Tanh
-        norm = paper_lrn if lrn else nn.Identity
+        norm = LocalResponseNorm if lrn else nn.Identity
         pool_k = 3 if overlap_pool else 2
         g = 2 if two_columns else 1
 

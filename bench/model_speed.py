@@ -2,7 +2,8 @@
 
 Random tensors already on the device, the trainer's own step
 (:func:`alexnet_lab.train.train_step`), so only the network is measured. Each variant
-changes one thing against the paper net (bf16 autocast and channels_last on a GPU):
+changes one thing against the paper net (bf16 autocast and channels_last where the hardware
+has bf16, :func:`alexnet_lab.precision.use_bf16`):
 
 * ``paper``: :class:`alexnet_lab.model.AlexNet` as trained;
 * ``paper_nn_lrn``: PyTorch's ``nn.LocalResponseNorm`` (alpha * 5) instead of ours;
@@ -71,12 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         model = model.to(memory_format=torch.channels_last)
     step, batches = make_step(model, amp=fast), random_batches(args.batch, args.size, 10, device)
     timed(batches, step, 3, 0, device)
+    cuda = device.type == "cuda"
     activities = [torch.profiler.ProfilerActivity.CPU]
-    if fast:
+    if cuda:
         activities.append(torch.profiler.ProfilerActivity.CUDA)
     with torch.profiler.profile(activities=activities) as prof:
         timed(batches, step, 5, 0, device)
-    sort = "self_cuda_time_total" if fast else "self_cpu_time_total"
+    sort = "self_cuda_time_total" if cuda else "self_cpu_time_total"
     try:
         text = prof.key_averages().table(sort_by=sort, row_limit=25, max_name_column_width=70)
     except Exception:  # newer releases call it device time

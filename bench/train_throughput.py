@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
     device = torch.device(args.device)
     fast = use_bf16(device)
-    torch.backends.cudnn.benchmark = fast  # as the trainer and torchvision's reference do
+    torch.backends.cudnn.benchmark = device.type == "cuda"  # as the trainer and the reference
     dataset = find_data(args.data)
     side = augment.resize_for(args.size)
     t0 = time.perf_counter()

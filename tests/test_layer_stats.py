@@ -11,7 +11,7 @@ from alexnet_lab.layer_stats import (
     top_k_table,
     train_mode_outputs,
 )
-from alexnet_lab.model import LRN_BETA, LRN_K, paper_lrn
+from alexnet_lab.model import LRN_BETA, LRN_K, LocalResponseNorm
 
 
 def test_activation_stats():
@@ -22,10 +22,10 @@ def test_activation_stats():
     assert "3x4x5" in table and "100.0%" in table
 
 
-def test_lrn_divisor_is_what_paper_lrn_divides_by():
+def test_lrn_divisor_is_what_the_lrn_module_divides_by():
     torch.manual_seed(0)
     a = torch.relu(torch.randn(2, 12, 5, 5, dtype=torch.float64)) * 80
-    torch.testing.assert_close(a / lrn_divisor(a), paper_lrn().double()(a))
+    torch.testing.assert_close(a / lrn_divisor(a), LocalResponseNorm().double()(a))
     quiet = lrn_divisor(torch.full((1, 7, 2, 2), 1e-3, dtype=torch.float64))
     torch.testing.assert_close(quiet, torch.full_like(quiet, LRN_K**LRN_BETA))
     assert lrn_divisor(a).max() > 3  # large neighbours divide by much more than k^beta

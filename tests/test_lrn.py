@@ -1,6 +1,6 @@
 import torch
 
-from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, LRN_N, paper_lrn
+from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, LRN_N, LocalResponseNorm
 
 
 def paper_formula(a: torch.Tensor) -> torch.Tensor:
@@ -22,7 +22,7 @@ def test_library_lrn_equals_the_paper_formula():
     torch.manual_seed(0)
     a = torch.relu(torch.randn(2, 16, 7, 7, dtype=torch.float64)) * 30  # large enough to matter
     expected = paper_formula(a)
-    got = paper_lrn().double()(a)
+    got = LocalResponseNorm().double()(a)
     torch.testing.assert_close(got, expected)
     assert not torch.allclose(a / LRN_K**LRN_BETA, expected)  # the sum term is not negligible
 
@@ -36,25 +36,25 @@ def test_pytorch_default_alpha_convention_differs():
 def test_pytorch_module_with_alpha_times_n_is_the_same():
     a = torch.relu(torch.randn(2, 12, 5, 5, dtype=torch.float64)) * 30
     torch_lrn = torch.nn.LocalResponseNorm(LRN_N, alpha=LRN_ALPHA * LRN_N, beta=LRN_BETA, k=LRN_K)
-    torch.testing.assert_close(paper_lrn()(a), torch_lrn(a))
+    torch.testing.assert_close(LocalResponseNorm()(a), torch_lrn(a))
 
 
 def test_written_out_backward_matches_autograd():
     a = (torch.randn(2, 12, 3, 3, dtype=torch.float64) * 20).requires_grad_()
-    assert torch.autograd.gradcheck(paper_lrn(), (a,))
+    assert torch.autograd.gradcheck(LocalResponseNorm(), (a,))
     g = torch.randn(2, 12, 3, 3, dtype=torch.float64)
     (expected,) = torch.autograd.grad(paper_formula(a), a, g)
-    (got,) = torch.autograd.grad(paper_lrn()(a), a, g)
+    (got,) = torch.autograd.grad(LocalResponseNorm()(a), a, g)
     torch.testing.assert_close(got, expected)
 
 
 def test_bf16_input_is_normalized_in_float32():
     a = torch.relu(torch.randn(2, 16, 7, 7)) * 30
-    out = paper_lrn()(a.bfloat16())
+    out = LocalResponseNorm()(a.bfloat16())
     assert out.dtype == torch.bfloat16
     torch.testing.assert_close(
         out.float(), paper_formula(a.bfloat16().double()).float(), rtol=1e-2, atol=1e-2
     )
     a.requires_grad_()
-    paper_lrn()(a.bfloat16()).float().sum().backward()
+    LocalResponseNorm()(a.bfloat16()).float().sum().backward()
     assert a.grad is not None and torch.isfinite(a.grad).all()
