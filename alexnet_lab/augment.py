@@ -4,7 +4,10 @@ Two implementations of the same pipeline:
 
 * **Batched** (:func:`train_batch`, :func:`centre_crop`, :func:`ten_crop`): whole batches of
   ``uint8`` images that already sit on the training device, with no per-image Python.
-  Training and evaluation use this path, on the CPU and on a GPU alike.
+  Training and evaluation use this path, on the CPU and on a GPU alike. The random
+  parameters are drawn on the CPU (reproducible on any device) and copied to the device
+  with ``non_blocking=True``: a blocking copy would wait until the GPU has run everything
+  queued before it, once per tensor and step.
 * **Per image** (:func:`train_transform`, :func:`eval_transform`): torchvision
   ``transforms.v2`` pipelines for PIL images, the textbook form of the same steps, for
   pictures and for checking the batched path.
@@ -159,7 +162,9 @@ def resized_crop(
     theta[:, 0, 2] = (2 * left + width) / side - 1
     theta[:, 1, 1] = height / side
     theta[:, 1, 2] = (2 * top + height) / side - 1
-    grid = F.affine_grid(theta.to(images.device), [n, c, size, size], align_corners=False)
+    grid = F.affine_grid(
+        theta.to(images.device, non_blocking=True), [n, c, size, size], align_corners=False
+    )
     return F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border",
                          align_corners=False)  # fmt: skip
 
@@ -186,10 +191,10 @@ def crop(
     dev = images.device
     n, c = images.shape[:2]
     r = torch.arange(size, device=dev)
-    rows = top.to(dev)[:, None] + r  # N x size
-    cols = left.to(dev)[:, None] + r
+    rows = top.to(dev, non_blocking=True)[:, None] + r  # N x size
+    cols = left.to(dev, non_blocking=True)[:, None] + r
     if flip is not None:
-        cols = torch.where(flip.to(dev)[:, None], cols.flip(1), cols)
+        cols = torch.where(flip.to(dev, non_blocking=True)[:, None], cols.flip(1), cols)
     return images[
         torch.arange(n, device=dev)[:, None, None, None],
         torch.arange(c, device=dev)[None, :, None, None],
@@ -242,7 +247,9 @@ def train_batch(
         x = crop(images, size, top, left, flip).float().div_(255)
     else:
         x = resized_crop(images, size, top, left, height, width, flip).div_(255)
-    shift = pca_colour_shift(alpha.to(x.device), stats["eigvals"], stats["eigvecs"])
+    shift = pca_colour_shift(
+        alpha.to(x.device, non_blocking=True), stats["eigvals"], stats["eigvecs"]
+    )
     return normalize(x.add_(shift[:, :, None, None]), stats)
 
 

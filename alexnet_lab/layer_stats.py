@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from alexnet_lab.evaluate import topk_correct
-from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, lrn_window_sum
+from alexnet_lab.model import LRN_BETA, lrn_scale
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def lrn_divisor(a: torch.Tensor) -> torch.Tensor:
 
     Shape: (N, C, H, W) -> (N, C, H, W).
     """
-    return (LRN_K + LRN_ALPHA * lrn_window_sum(a * a)).pow(LRN_BETA)
+    return lrn_scale(a)[0].pow(LRN_BETA)
 
 
 def train_mode_outputs(module: nn.Module, x: torch.Tensor, trials: int) -> torch.Tensor:

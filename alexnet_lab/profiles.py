@@ -86,7 +86,7 @@ PROFILES = {
         minutes=0.5,
     ),
     "cpu": Profile(
-        "cpu", image_size=112, train_per_class=None, val_per_class=None, epochs=45,
+        "cpu", image_size=128, train_per_class=None, val_per_class=None, epochs=45,
         batch_size=128, lr=0.04, schedule="cosine", min_crop_area=0.35, label_smoothing=0.1,
         warmup_epochs=2, minutes=58,
     ),

@@ -14,14 +14,17 @@
 #   speed       pure-compute img/s of AlexNet variants and a kernel profile (bench/model_speed.py);
 #   sweep       a sweep of cpu-profile recipes, 12 at a time on the GPU, to choose the cpu profile;
 #   gpu         the gpu profile, trained in full (its history, s/epoch, peak memory);
-# COMPILE=1 runs the gpu and throughput steps through torch.compile.
-#   throughput  project vs torchvision-reference pipeline at 224 px, batch 128.
+#   throughput  project vs torchvision-reference pipeline at 224 px, for each batch size in
+#               $BATCH (default 128).
+# COMPILE=1 runs the gpu and throughput steps through torch.compile; VARIANTS names the
+# variants of the speed step (default all), SPEED_S and GPU_S their time limits in seconds.
 # Results land in $OUT: machine.txt, model_speed.json, cpu_sweep.json, gpu_profile.json,
 # bench_b128.json, runs.tgz (every run's history and log) and device.log.
 set -u
 DATA=${DATA:-.devdata/imagenette-128}
 OUT=${OUT:-/tmp/device-check}
 RUNS=${RUNS:-/dev/shm/alexnet-runs}
+BATCH=${BATCH:-128}
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 CI=1
 mkdir -p "$OUT" "$RUNS"
 exec > >(tee "$OUT/device.log") 2>&1
@@ -38,8 +41,8 @@ for name in "$@"; do
     step "$name"
     case $name in
     speed)
-        timeout 120 python3 bench/model_speed.py --size 224 --batch 256 --steps 15 \
-            --out "$OUT/model_speed.json" ;;
+        timeout ${SPEED_S:-120} python3 bench/model_speed.py --size 224 --batch 256 --steps 15 \
+            ${VARIANTS:+--only $VARIANTS} --out "$OUT/model_speed.json" ;;
     sweep)
         R=min_crop_area=0.35,label_smoothing=0.1
         W=warmup_epochs=2,lr=0.04
@@ -58,11 +61,15 @@ for name in "$@"; do
             --variant epochs=45,$R,$W,dropout=0.3 \
             --variant epochs=50,$R,$W ;;
     gpu)
-        timeout 170 python3 bench/recipe_sweep.py --base gpu --data "$DATA" --runs "$RUNS/gpu" \
-            --parallel 1 --out "$OUT/gpu_profile.json" ${COMPILE:+--compile} ;;
+        timeout ${GPU_S:-170} python3 bench/recipe_sweep.py --base gpu --data "$DATA" \
+            --runs "$RUNS/gpu" --parallel 1 --out "$OUT/gpu_profile.json" ${COMPILE:+--compile}
+        timeout 60 python3 -m alexnet_lab.cli evaluate --data "$DATA" --ten-crop --json \
+            --checkpoint "$(find "$RUNS/gpu" -name checkpoint.pt | head -1)" >"$OUT/gpu_ten_crop.json" ;;
     throughput)
-        timeout 75 python3 bench/train_throughput.py --data "$DATA" --size 224 --batch 128 \
-            --steps 40 --data-steps 40 --repeats 2 --out "$OUT/bench_b128.json" ${COMPILE:+--compile} ;;
+        for b in $BATCH; do
+            timeout 90 python3 bench/train_throughput.py --data "$DATA" --size 224 --batch $b \
+                --steps 40 --data-steps 40 --repeats 2 --out "$OUT/bench_b$b.json" ${COMPILE:+--compile}
+        done ;;
     *) echo "unknown step $name" ;;
     esac
 done

@@ -9,7 +9,13 @@ has bf16, :func:`alexnet_lab.precision.use_bf16`):
 * ``paper_nn_lrn``: PyTorch's ``nn.LocalResponseNorm`` (alpha * 5) instead of ours;
 * ``paper_no_lrn``, ``paper_one_column``: without LRN, without the two columns;
 * ``paper_fp32``: float32, contiguous (NCHW) layout;
-* ``paper_compiled``: through ``torch.compile``;
+* ``paper_compiled``: through ``torch.compile``; the ``*_compiled`` variants likewise;
+* ``paper_compiled_sync``: compiled, waiting for the device after every step (as the trainer
+  did before it read each step's loss one step late);
+* ``paper_plain_lrn_compiled``: LRN written as plain tensor operations, so that the compiler
+  also derives its backward pass;
+* ``paper_split_compiled``: each grouped convolution run as two convolutions, one per column;
+* ``paper_cudagraphs``: compiled with ``mode="reduce-overhead"`` (CUDA graphs);
 * ``torchvision_bf16``, ``torchvision_fp32``: torchvision's one-column AlexNet.
 
 First a ``torch.profiler`` table of the paper net's slowest kernels.
@@ -26,10 +32,19 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from train_throughput import machine, make_step, random_batches, timed
 
-from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, LRN_N, AlexNet, TorchvisionAlexNet
+from alexnet_lab.model import (
+    LRN_ALPHA,
+    LRN_BETA,
+    LRN_K,
+    LRN_N,
+    AlexNet,
+    TorchvisionAlexNet,
+    lrn_window_sum,
+)
 from alexnet_lab.precision import use_bf16
 
 
@@ -40,15 +55,66 @@ def with_nn_lrn(model: AlexNet) -> AlexNet:
     return model
 
 
-VARIANTS = {  # name: (model factory, bf16 + channels_last, torch.compile)
-    "paper": (lambda: AlexNet(10, init="kaiming"), True, False),
-    "paper_nn_lrn": (lambda: with_nn_lrn(AlexNet(10, init="kaiming")), True, False),
-    "paper_no_lrn": (lambda: AlexNet(10, init="kaiming", lrn=False), True, False),
-    "paper_one_column": (lambda: AlexNet(10, init="kaiming", two_columns=False), True, False),
-    "paper_fp32": (lambda: AlexNet(10, init="kaiming"), False, False),
-    "torchvision_bf16": (lambda: TorchvisionAlexNet(10), True, False),
-    "torchvision_fp32": (lambda: TorchvisionAlexNet(10), False, False),
-    "paper_compiled": (lambda: AlexNet(10, init="kaiming"), True, True),
+class PlainLRN(nn.Module):
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        x = a.float()
+        return (x * (lrn_window_sum(x * x) * LRN_ALPHA + LRN_K).pow(-LRN_BETA)).to(a.dtype)
+
+
+def with_plain_lrn(model: AlexNet) -> AlexNet:
+    model.features.lrn1, model.features.lrn2 = PlainLRN(), PlainLRN()
+    return model
+
+
+class ColumnConv(nn.Module):
+    """A groups=2 convolution as two convolutions on the two halves of the channels."""
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.conv
+        halves = zip(x.chunk(2, 1), c.weight.chunk(2, 0), c.bias.chunk(2, 0), strict=True)
+        return torch.cat([F.conv2d(h, w, b, padding=c.padding) for h, w, b in halves], 1)
+
+
+def with_split_columns(model: AlexNet) -> AlexNet:
+    for name in ("conv2", "conv4", "conv5"):
+        setattr(model.features, name, ColumnConv(getattr(model.features, name)))
+    return model
+
+
+def synced(step):
+    def run(x, y):
+        step(x, y).get()
+
+    return run
+
+
+VARIANTS = {  # name: (model factory, bf16 + channels_last, torch.compile mode or None)
+    "paper": (lambda: AlexNet(10, init="kaiming"), True, None),
+    "paper_nn_lrn": (lambda: with_nn_lrn(AlexNet(10, init="kaiming")), True, None),
+    "paper_no_lrn": (lambda: AlexNet(10, init="kaiming", lrn=False), True, None),
+    "paper_one_column": (lambda: AlexNet(10, init="kaiming", two_columns=False), True, None),
+    "paper_fp32": (lambda: AlexNet(10, init="kaiming"), False, None),
+    "torchvision_bf16": (lambda: TorchvisionAlexNet(10), True, None),
+    "torchvision_fp32": (lambda: TorchvisionAlexNet(10), False, None),
+    "paper_compiled": (lambda: AlexNet(10, init="kaiming"), True, "default"),
+    "paper_compiled_sync": (lambda: AlexNet(10, init="kaiming"), True, "default"),
+    "paper_no_lrn_compiled": (lambda: AlexNet(10, init="kaiming", lrn=False), True, "default"),
+    "paper_plain_lrn_compiled": (
+        lambda: with_plain_lrn(AlexNet(10, init="kaiming")),
+        True,
+        "default",
+    ),
+    "paper_split_compiled": (
+        lambda: with_split_columns(AlexNet(10, init="kaiming")),
+        True,
+        "default",
+    ),
+    "torchvision_compiled": (lambda: TorchvisionAlexNet(10), True, "default"),
+    "paper_cudagraphs": (lambda: AlexNet(10, init="kaiming"), True, "reduce-overhead"),
 }
 
 
@@ -90,14 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     results = record["results"] = {}
     for name in args.only:
-        factory, fast, compiled = VARIANTS[name]
+        factory, fast, mode = VARIANTS[name]
         fast = fast and use_bf16(device)
         torch.manual_seed(0)
         model = factory().to(device)
         if fast:
             model = model.to(memory_format=torch.channels_last)
         t0 = time.perf_counter()
-        step = make_step(torch.compile(model) if compiled else model, amp=fast)
+        step = make_step(torch.compile(model, mode=mode) if mode else model, amp=fast)
+        if name.endswith("_sync"):
+            step = synced(step)
         batches = random_batches(args.batch, args.size, 10, device)
         timed(batches, step, 1, 2, device)  # warm-up: cuDNN autotuning, compilation
         warm_s = time.perf_counter() - t0

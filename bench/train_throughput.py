@@ -96,7 +96,7 @@ def project_batches(
         order = torch.randperm(len(x_train), generator=gen)
         for s in range(len(x_train) // batch):
             params = augment.draw_augmentation(batch, side, size, generator=gen)
-            idx = order[s * batch : (s + 1) * batch].to(device)
+            idx = order[s * batch : (s + 1) * batch].to(device, non_blocking=True)
             yield augment.train_batch(x_train[idx], size, stats, params=params), y_train[idx]
 
 

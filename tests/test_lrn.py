@@ -1,6 +1,6 @@
 import torch
 
-from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, LRN_N, LocalResponseNorm
+from alexnet_lab.model import LRN_ALPHA, LRN_BETA, LRN_K, LRN_N, LocalResponseNorm, _batch_slices
 
 
 def paper_formula(a: torch.Tensor) -> torch.Tensor:
@@ -58,3 +58,16 @@ def test_bf16_input_is_normalized_in_float32():
     a.requires_grad_()
     LocalResponseNorm()(a.bfloat16()).float().sum().backward()
     assert a.grad is not None and torch.isfinite(a.grad).all()
+
+
+def test_batch_cut_into_slices_on_the_cpu_gives_the_same_result():
+    torch.manual_seed(0)
+    a = (torch.relu(torch.randn(11, 96, 27, 27, dtype=torch.float64)) * 30).requires_grad_()
+    assert len(_batch_slices(a)) > 1  # conv1's maps: 7 images per slice
+    g = torch.randn_like(a)
+    got = LocalResponseNorm()(a)
+    (got_grad,) = torch.autograd.grad(got, a, g)
+    expected = paper_formula(a)
+    (expected_grad,) = torch.autograd.grad(expected, a, g)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(got_grad, expected_grad)
