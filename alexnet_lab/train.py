@@ -105,25 +105,6 @@ def sgd(model: nn.Module, lr: float) -> torch.optim.SGD:
     )
 
 
-class StepSums:
-    """The summed loss, top-1 hits and top-5 hits (3,) of one batch, on their way to the CPU.
-
-    On a GPU the copy goes to pinned memory without a sync, and :meth:`get` waits for it,
-    which is cheap once the next step has been queued.
-    """
-
-    def __init__(self, sums: torch.Tensor) -> None:
-        self.sums = sums.to("cpu", non_blocking=True)
-        self.ready = torch.cuda.current_stream().record_event() if sums.is_cuda else None
-
-    def get(self) -> torch.Tensor:
-        if self.ready is not None:
-            self.ready.synchronize()
-        if not math.isfinite(self.sums[0].item()):
-            raise DivergedError(f"Loss is {self.sums[0].item()}")
-        return self.sums
-
-
 def train_step(
     net: nn.Module,
     opt: torch.optim.Optimizer,
@@ -131,16 +112,17 @@ def train_step(
     y: torch.Tensor,
     amp: bool,
     label_smoothing: float = 0.0,
-) -> StepSums:
+) -> torch.Tensor:
     """One SGD step on a normalized batch x (N, 3, s, s) with labels y (N,).
 
     With ``amp`` (see :func:`alexnet_lab.precision.use_bf16`) the batch runs channels_last
-    under bf16 autocast. Nothing waits for the device: the batch's sums are copied to the
-    CPU while the step runs on, so a GPU always has the next step queued.
+    under bf16 autocast. The only device sync is the copy of the result.
 
     Returns:
-        :class:`StepSums` of the batch; ``.get()`` raises :class:`DivergedError` if the
-        loss was NaN or inf (the step has been taken by then).
+        (3,) on the CPU: the summed loss, top-1 hits and top-5 hits of the batch.
+
+    Raises:
+        DivergedError: the loss is NaN or inf (the weights are left unchanged).
     """
     if amp:
         x = x.contiguous(memory_format=torch.channels_last)
@@ -148,7 +130,9 @@ def train_step(
         logits = net(x)
     loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
     top = topk_correct(logits.detach(), y)
-    sums = StepSums(torch.stack([loss.detach() * len(y), top[0], top[1]]))
+    sums = torch.stack([loss.detach() * len(y), top[0], top[1]]).cpu()
+    if not math.isfinite(sums[0].item()):
+        raise DivergedError(f"Loss is {sums[0].item() / len(y)}")
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -357,27 +341,6 @@ def _train(
             f"{profile.schedule} schedule, on {device} x{world}. Run folder: {out}",
             flush=True,
         )
-
-    def account(done: tuple[int, float, StepSums]) -> None:
-        """Add a finished step's sums to the epoch's (it names the step if it diverged)."""
-        nonlocal sums, seen
-        step, lr, result = done
-        try:
-            batch_sums = result.get()
-        except DivergedError as e:
-            raise DivergedError(
-                f"{e} at epoch {epoch + 1}, step {step + 1} (lr {lr:g}). Lower the "
-                "learning rate, or check the inputs for NaN or inf."
-            ) from None
-        sums += torch.cat([batch_sums.double(), torch.tensor([local])])
-        seen += local * world
-        if show:
-            bar.set_postfix(
-                loss=f"{sums[0] / sums[3]:.3f}",
-                top1=f"{100 * sums[1] / sums[3]:.1f}%",
-                img_s=f"{seen / (time.perf_counter() - t_epoch):.0f}",
-            )
-
     epoch_bar = tqdm(range(start_epoch, epochs), desc="epochs", disable=not show, initial=0)
     with _StopFlag() as stop:
         for epoch in epoch_bar:
@@ -388,7 +351,6 @@ def _train(
             bar = tqdm(range(start_step, steps), desc=f"epoch {epoch + 1}", leave=False,
                        disable=not show)  # fmt: skip
             t_epoch, seen = time.perf_counter(), 0
-            pending = None  # the step before, read once this one is queued
             for step in bar:
                 params = augment.draw_augmentation(
                     batch, side, profile.image_size, profile.min_crop_area, gen
@@ -398,15 +360,26 @@ def _train(
                 x = augment.train_batch(
                     x_train[idx], profile.image_size, stats, params=[p[part] for p in params]
                 )
-                sums_of_step = train_step(net, opt, x, y_train[idx], fast, profile.label_smoothing)
-                done = (step, opt.param_groups[0]["lr"], sums_of_step)
+                y = y_train[idx]
+                try:
+                    batch_sums = train_step(net, opt, x, y, fast, profile.label_smoothing)
+                except DivergedError as e:
+                    raise DivergedError(
+                        f"{e} at epoch {epoch + 1}, step {step + 1} (lr "
+                        f"{opt.param_groups[0]['lr']:g}). Lower the learning rate, or check the "
+                        "inputs for NaN or inf."
+                    ) from None
                 if profile.schedule == "cosine":
                     sched.step()
-                if pending is not None:
-                    account(pending)
-                pending = done
+                sums += torch.cat([batch_sums.double(), torch.tensor([len(y)])])
+                seen += len(y) * world
+                if show:
+                    bar.set_postfix(
+                        loss=f"{sums[0] / sums[3]:.3f}",
+                        top1=f"{100 * sums[1] / sums[3]:.1f}%",
+                        img_s=f"{seen / (time.perf_counter() - t_epoch):.0f}",
+                    )
                 if stop.set:
-                    account(pending)
                     if rank == 0:
                         save_checkpoint(state(epoch, step + 1), path)
                         print(
@@ -415,8 +388,6 @@ def _train(
                             flush=True,
                         )
                     raise KeyboardInterrupt
-            if pending is not None:
-                account(pending)
             img_s = seen / (time.perf_counter() - t_epoch)
             start_step = 0
             if distributed:

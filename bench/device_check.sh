@@ -10,6 +10,18 @@
 #
 #   tar xzf .devpack/imagenette-128.tgz -C /tmp && DATA=/tmp/imagenette-128 bash bench/device_check.sh ...
 #
+# The real 224 px copy (135 MB of JPEGs) fits in three calls of about 53 MB each, since a warm
+# machine keeps /tmp between calls (the next call must come within its 30 s idle time):
+#
+#   cd ../shared/data && t=imagenette-224/train
+#   tar cf $OLDPWD/.devpack/p1.tar $t/n01440764 $t/n02102040 $t/n03888257 $t/n03000684 $t/n03028079
+#   tar cf $OLDPWD/.devpack/p2.tar $t/n03394916 $t/n03417042 $t/n03425413 $t/n03445777 $t/n02979186
+#   tar cf $OLDPWD/.devpack/p3.tar imagenette-224/val
+#
+# and each call, carrying its part, starts with `mkdir -p /tmp/d && tar xf .devpack/pN.tar -C
+# /tmp/d`; the last one runs the steps with DATA=/tmp/d/imagenette-224. Not yet done: the
+# machine was no longer lent when the parts were ready.
+#
 # Steps, each bounded in time:
 #   speed       pure-compute img/s of AlexNet variants and a kernel profile (bench/model_speed.py);
 #   sweep       a sweep of cpu-profile recipes, 12 at a time on the GPU, to choose the cpu profile;

@@ -10,8 +10,6 @@ has bf16, :func:`alexnet_lab.precision.use_bf16`):
 * ``paper_no_lrn``, ``paper_one_column``: without LRN, without the two columns;
 * ``paper_fp32``: float32, contiguous (NCHW) layout;
 * ``paper_compiled``: through ``torch.compile``; the ``*_compiled`` variants likewise;
-* ``paper_compiled_sync``: compiled, waiting for the device after every step (as the trainer
-  did before it read each step's loss one step late);
 * ``paper_plain_lrn_compiled``: LRN written as plain tensor operations, so that the compiler
   also derives its backward pass;
 * ``paper_split_compiled``: each grouped convolution run as two convolutions, one per column;
@@ -85,13 +83,6 @@ def with_split_columns(model: AlexNet) -> AlexNet:
     return model
 
 
-def synced(step):
-    def run(x, y):
-        step(x, y).get()
-
-    return run
-
-
 VARIANTS = {  # name: (model factory, bf16 + channels_last, torch.compile mode or None)
     "paper": (lambda: AlexNet(10, init="kaiming"), True, None),
     "paper_nn_lrn": (lambda: with_nn_lrn(AlexNet(10, init="kaiming")), True, None),
@@ -101,7 +92,6 @@ VARIANTS = {  # name: (model factory, bf16 + channels_last, torch.compile mode o
     "torchvision_bf16": (lambda: TorchvisionAlexNet(10), True, None),
     "torchvision_fp32": (lambda: TorchvisionAlexNet(10), False, None),
     "paper_compiled": (lambda: AlexNet(10, init="kaiming"), True, "default"),
-    "paper_compiled_sync": (lambda: AlexNet(10, init="kaiming"), True, "default"),
     "paper_no_lrn_compiled": (lambda: AlexNet(10, init="kaiming", lrn=False), True, "default"),
     "paper_plain_lrn_compiled": (
         lambda: with_plain_lrn(AlexNet(10, init="kaiming")),
@@ -164,8 +154,6 @@ def main(argv: list[str] | None = None) -> int:
             model = model.to(memory_format=torch.channels_last)
         t0 = time.perf_counter()
         step = make_step(torch.compile(model, mode=mode) if mode else model, amp=fast)
-        if name.endswith("_sync"):
-            step = synced(step)
         batches = random_batches(args.batch, args.size, 10, device)
         timed(batches, step, 1, 2, device)  # warm-up: cuDNN autotuning, compilation
         warm_s = time.perf_counter() - t0

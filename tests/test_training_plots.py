@@ -50,7 +50,9 @@ def test_most_confident_mistakes_are_wrong_and_sorted():
 
 
 def test_recipe_table_follows_the_profile():
-    p = dataclasses.replace(get_profile("cpu"), epochs=7, batch_size=64, schedule="plateau")
+    p = dataclasses.replace(
+        get_profile("cpu"), image_size=112, epochs=7, batch_size=64, schedule="plateau"
+    )
     table = recipe_table(p)
     assert table.row("epochs") == ("epochs", "about 90", "7")
     assert table.row("batch size")[2] == "64"
