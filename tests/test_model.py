@@ -121,3 +121,19 @@ def test_imagenet_weights_offline_give_a_clear_error(tmp_path, monkeypatch):
 def test_imagenet_weights_need_1000_classes():
     with pytest.raises(ValueError, match="num_classes=1000"):
         torchvision_alexnet(num_classes=10, weights="IMAGENET1K_V1")
+
+
+def test_torch_compile_gives_the_eager_result():
+    """``alexnet-lab train --compile``: the compiled net (LRN in slices) matches eager."""
+    torch.manual_seed(0)
+    model = AlexNet(10, init="kaiming", dropout=0.0)
+    x = torch.randn(50, 3, 67, 67)  # conv1 maps of 96x15x15: three LRN slices on a CPU
+    out = model(x)
+    out.square().sum().backward()
+    eager_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    compiled = torch.compile(model)(x)
+    compiled.square().sum().backward()
+    torch.testing.assert_close(compiled, out, rtol=1e-4, atol=1e-4)
+    for p, g in zip(model.parameters(), eager_grads, strict=True):
+        torch.testing.assert_close(p.grad, g, rtol=1e-3, atol=1e-4 * g.abs().max().item())
