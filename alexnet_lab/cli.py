@@ -76,6 +76,8 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
+    import torch
+
     from alexnet_lab.augment import resize_for
     from alexnet_lab.evaluate import evaluate
     from alexnet_lab.pack import PACKS, ensure_pack, load_pack
@@ -83,6 +85,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from alexnet_lab.trained import model_from_checkpoint
 
     model = model_from_checkpoint(args.checkpoint)
+    model.to("cuda" if torch.cuda.is_available() else "cpu")  # on a GPU where there is one
     p = model.profile
     per_class = p.val_per_class if args.split == "val" else p.train_per_class
     path = ensure_pack(find_data(args.data), args.split, resize_for(p.image_size), per_class, PACKS)
@@ -139,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true", help="use torch.compile")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("evaluate", help="top-1 and top-5 accuracy of a checkpoint")
+    p = sub.add_parser(
+        "evaluate", help="top-1 and top-5 accuracy of a checkpoint (on a GPU if there is one)"
+    )
     p.add_argument("--checkpoint", required=True, help="checkpoint.pt or its run folder")
     p.add_argument("--data", help=data_help)
     p.add_argument("--split", default="val", choices=["train", "val"])

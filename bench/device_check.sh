@@ -19,8 +19,10 @@
 #   tar cf $OLDPWD/.devpack/p3.tar imagenette-224/val
 #
 # and each call, carrying its part, starts with `mkdir -p /tmp/d && tar xf .devpack/pN.tar -C
-# /tmp/d`; the last one runs the steps with DATA=/tmp/d/imagenette-224. Not yet done: the
-# machine was no longer lent when the parts were ready.
+# /tmp/d`; the last one runs the steps with DATA=/tmp/d/imagenette-224, as for
+# bench/results/h100-gpu-profile-real224.json and h100-b128-compiled-real224.json:
+#
+#   COMPILE=1 GPU_S=260 DATA=/tmp/d/imagenette-224 OUT=$OUT bash bench/device_check.sh gpu throughput
 #
 # Steps, each bounded in time:
 #   speed       pure-compute img/s of AlexNet variants and a kernel profile (bench/model_speed.py);
@@ -75,7 +77,7 @@ for name in "$@"; do
     gpu)
         timeout ${GPU_S:-170} python3 bench/recipe_sweep.py --base gpu --data "$DATA" \
             --runs "$RUNS/gpu" --parallel 1 --out "$OUT/gpu_profile.json" ${COMPILE:+--compile}
-        timeout 60 python3 -m alexnet_lab.cli evaluate --data "$DATA" --ten-crop --json \
+        timeout 90 python3 -m alexnet_lab.cli evaluate --data "$DATA" --ten-crop --json \
             --checkpoint "$(find "$RUNS/gpu" -name checkpoint.pt | head -1)" >"$OUT/gpu_ten_crop.json" ;;
     throughput)
         for b in $BATCH; do
