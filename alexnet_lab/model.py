@@ -61,18 +61,33 @@ def _batch_slices(a: torch.Tensor, elements: int = 1 << 19) -> list[slice]:
     return [slice(i, i + step) for i in range(0, len(a), step)]
 
 
-class _LRNFunction(torch.autograd.Function):
-    """b = a * d (see :func:`lrn_scale`), computed at least in float32.
+def _lrn_grad(g: torch.Tensor, x: torch.Tensor, s: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """da = g * d - 2 alpha beta * x * window_sum(g * d * x / s) (the window is symmetric)."""
+    gd = g.to(x.dtype) * d
+    return gd.sub_(lrn_window_sum(gd * x / s).mul_(x).mul_(2 * LRN_ALPHA * LRN_BETA))
 
-    Only ``a`` is saved; the backward pass recomputes s and d, then
-    da = g * d - 2 alpha beta * a * window_sum(g * b / s) (the window is symmetric).
+
+class _LRNFunction(torch.autograd.Function):
+    """b = a * d (see :func:`lrn_scale`), computed at least in float32, with the backward pass
+    written out (:func:`_lrn_grad`).
+
+    In one piece (on a GPU, or a small batch) s and d are kept for the backward pass. A large
+    CPU batch goes through in slices (:func:`_batch_slices`) and keeps only ``a``; the backward
+    pass recomputes s and d slice by slice. Keeping them cost an H100 a fifth of its eager
+    speed, recomputing them on the CPU is part of what made the slices 3x faster.
     """
 
     @staticmethod
     def forward(ctx, a: torch.Tensor) -> torch.Tensor:
         dtype = torch.promote_types(a.dtype, torch.float32)
+        parts = _batch_slices(a)
+        if len(parts) == 1:
+            x = a.to(dtype)
+            s, d = lrn_scale(x)
+            ctx.save_for_backward(x, s, d)
+            return (x * d).to(a.dtype)
         b = torch.empty_like(a)
-        for part in _batch_slices(a):
+        for part in parts:
             x = a[part].to(dtype)
             b[part] = x * lrn_scale(x)[1]
         ctx.save_for_backward(a)
@@ -80,15 +95,15 @@ class _LRNFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g: torch.Tensor) -> torch.Tensor:
+        if len(ctx.saved_tensors) == 3:
+            x, s, d = ctx.saved_tensors
+            return _lrn_grad(g, x, s, d).to(g.dtype)
         (a,) = ctx.saved_tensors
         dtype = torch.promote_types(a.dtype, torch.float32)
         da = torch.empty_like(a)
         for part in _batch_slices(a):
             x = a[part].to(dtype)
-            s, d = lrn_scale(x)
-            gd = g[part].to(dtype) * d
-            w = lrn_window_sum(gd * x / s).mul_(x).mul_(2 * LRN_ALPHA * LRN_BETA)
-            da[part] = gd.sub_(w)
+            da[part] = _lrn_grad(g[part], x, *lrn_scale(x))
         return da
 
 
@@ -98,9 +113,9 @@ class LocalResponseNorm(nn.Module):
     The sum runs over the ``n`` maps centred on map i, with k=2, n=5, alpha=1e-4, beta=0.75.
     ``nn.LocalResponseNorm`` divides alpha by n, so it equals this module only with
     ``alpha=5e-4``; this one also computes in float32 under bf16 autocast (in bf16, k + alpha
-    * sum rounds to k) and has a written-out backward pass that keeps only its input. On 2
-    CPU cores, forward and backward after conv1 take 52-58 ms at batch 128 and 112 px, a third
-    of the time of the previous version (``bench/README.md``, "CPU, third look").
+    * sum rounds to k) and has a written-out backward pass. On 2 CPU cores, forward and
+    backward after conv1 take 52-58 ms at batch 128 and 112 px, a third of the time of the
+    previous version (``bench/README.md``, "CPU, third look").
 
     Shape: (N, C, H, W) -> (N, C, H, W).
     """

@@ -25,7 +25,8 @@ channels_last where the hardware has bf16 (:func:`alexnet_lab.precision.use_bf16
   and reached 79.5% / 81.6%, before the LRN and SGD steps got faster.
 * ``gpu``: the paper's recipe at 224 px: lr 0.01 with the plateau schedule, 90 epochs,
   batch 128, fixed crops, no label smoothing. On one H100 with ``--compile``, on the real
-  Imagenette-224 copy (``bench/results/h100-gpu-profile-real224.json``): 14,500 img/s, 1.78 s
+  Imagenette-224 copy (``bench/results/h100-gpu-profile-real224.json``, with an LRN that
+  recomputed s and d, since changed; ``bench/README.md``): 14,500 img/s, 1.78 s
   per epoch with the evaluation and the checkpoint, 2.8 min in all with packing and
   compilation (the first epoch took 28 s), 4.7 GiB of GPU memory at the peak. Val top-1
   81.7% at best (epoch 49) and 81.1% at the end, top-5 97.9%: the 85% target is not met.
