@@ -73,8 +73,8 @@ class _LRNFunction(torch.autograd.Function):
 
     In one piece (on a GPU, or a small batch) s and d are kept for the backward pass. A large
     CPU batch goes through in slices (:func:`_batch_slices`) and keeps only ``a``; the backward
-    pass recomputes s and d slice by slice. Keeping them cost an H100 a fifth of its eager
-    speed, recomputing them on the CPU is part of what made the slices 3x faster.
+    pass recomputes s and d slice by slice. Recomputing them everywhere cost an H100 a fifth of
+    its eager speed; on the CPU it is part of what made the slices 3x faster.
     """
 
     @staticmethod
