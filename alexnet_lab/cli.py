@@ -76,16 +76,15 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
-    import torch
-
     from alexnet_lab.augment import resize_for
+    from alexnet_lab.chapter import device
     from alexnet_lab.evaluate import evaluate
     from alexnet_lab.pack import PACKS, ensure_pack, load_pack
     from alexnet_lab.train import find_data
     from alexnet_lab.trained import model_from_checkpoint
 
     model = model_from_checkpoint(args.checkpoint)
-    model.to("cuda" if torch.cuda.is_available() else "cpu")  # on a GPU where there is one
+    model.to(device())  # the first GPU if there is one
     p = model.profile
     per_class = p.val_per_class if args.split == "val" else p.train_per_class
     path = ensure_pack(find_data(args.data), args.split, resize_for(p.image_size), per_class, PACKS)

@@ -41,7 +41,7 @@ from alexnet_lab.model import (
     LRN_N,
     AlexNet,
     TorchvisionAlexNet,
-    lrn_window_sum,
+    lrn_scale,
 )
 from alexnet_lab.precision import use_bf16
 
@@ -54,9 +54,11 @@ def with_nn_lrn(model: AlexNet) -> AlexNet:
 
 
 class PlainLRN(nn.Module):
+    """The LRN without its written-out backward pass: autograd (or the compiler) derives it."""
+
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         x = a.float()
-        return (x * (lrn_window_sum(x * x) * LRN_ALPHA + LRN_K).pow(-LRN_BETA)).to(a.dtype)
+        return (x * lrn_scale(x)[1]).to(a.dtype)
 
 
 def with_plain_lrn(model: AlexNet) -> AlexNet:
