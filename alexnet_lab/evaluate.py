@@ -10,13 +10,27 @@ from alexnet_lab.augment import centre_crop, normalize, ten_crop
 from alexnet_lab.precision import use_bf16
 
 
+def top_classes(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` highest scores of each row and their classes, highest first.
+
+    Equal scores rank the lower class first, as ``argmax`` does, whatever ``k`` is
+    (``topk`` orders ties differently for different ``k``). bf16 logits do tie now and then,
+    and every top-1 and top-k in the project (accuracy, confusion matrix, mistakes) comes
+    from here, so they all count the same images as right.
+
+    Shape: scores (N, C) -> values (N, min(k, C)), classes (N, min(k, C)) int64.
+    """
+    values, classes = scores.sort(dim=1, descending=True, stable=True)
+    return values[:, :k], classes[:, :k]
+
+
 def topk_correct(logits: torch.Tensor, labels: torch.Tensor, ks: tuple[int, ...] = (1, 5)):
     """How many rows of ``logits`` (N, C) have their label among the top k, for each k.
 
     Returns:
         A (len(ks),) int64 tensor of counts (k larger than C counts as C).
     """
-    top = logits.topk(min(max(ks), logits.shape[1]), dim=1).indices  # N x kmax
+    top = top_classes(logits, max(ks))[1]  # N x kmax
     hit = top == labels[:, None]
     return torch.stack([hit[:, :k].any(1).sum() for k in ks])
 

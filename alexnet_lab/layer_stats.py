@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from alexnet_lab.evaluate import topk_correct
+from alexnet_lab.evaluate import top_classes, topk_correct
 from alexnet_lab.model import LRN_BETA, lrn_scale
 
 
@@ -138,14 +138,14 @@ def top_k_table(
     labels (N,).
     """
     probs = logits.softmax(dim=1)
-    top = probs.topk(k, dim=1)
+    values, classes = top_classes(probs, k)
     width = max(len(n) for n in class_names)
     lines = []
     for i, label in enumerate(labels.tolist()):
         guesses = [
             f"{'*' if j == label else ''}{class_names[j]} {p:.0%}"
-            for p, j in zip(top.values[i].tolist(), top.indices[i].tolist(), strict=True)
+            for p, j in zip(values[i].tolist(), classes[i].tolist(), strict=True)
         ]
-        hit = f"top-{k} " + ("hit " if label in top.indices[i].tolist() else "miss")
+        hit = f"top-{k} " + ("hit " if label in classes[i].tolist() else "miss")
         lines.append(f"{class_names[label]:<{width}}  {hit}  " + ", ".join(guesses))
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from matplotlib.patches import Rectangle
 
 from alexnet_lab.activations import to_display
 from alexnet_lab.augment import PCA_STD, centre_crop, draw_augmentation, train_batch
+from alexnet_lab.evaluate import top_classes
 
 DPI = 72  # photo figures: about the pixels of the images, and small notebooks
 COLOURS = ("#c44e52", "#4c72b0", "#55a868", "#dd8452", "#8172b2", "#937860")
@@ -167,7 +168,7 @@ def confusion_matrix(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     Shape: probs (N, C), labels (N,) -> (C, C) int64.
     """
     c = probs.shape[1]
-    pred = probs.argmax(1).cpu()
+    pred = top_classes(probs.cpu(), 1)[1][:, 0]
     return torch.bincount(labels.cpu() * c + pred, minlength=c * c).reshape(c, c)
 
 
@@ -196,7 +197,7 @@ def most_confident_mistakes(probs: torch.Tensor, labels: torch.Tensor, n: int) -
 
     Shape: probs (N, C), labels (N,) -> (min(n, number of mistakes),) int64.
     """
-    conf, pred = probs.max(1)
+    conf, pred = (t[:, 0] for t in top_classes(probs, 1))
     wrong = (pred != labels.to(pred.device)).nonzero().flatten()
     order = conf[wrong].argsort(descending=True, stable=True)
     return wrong[order[:n]].cpu()
@@ -230,11 +231,11 @@ def plot_mistakes(
         ax.axis("off")
     for ax, i in zip(axes.flat, picked.tolist(), strict=False):
         ax.imshow(_rgb(centre_crop(images[i], size)))
-        top = probs[i].topk(2)
+        values, classes = top_classes(probs[i : i + 1], 2)
         guesses = "\n".join(
             f"{k}. {class_names[j]} {p:.0%}"
             for k, (p, j) in enumerate(
-                zip(top.values.tolist(), top.indices.tolist(), strict=True), 1
+                zip(values[0].tolist(), classes[0].tolist(), strict=True), 1
             )
         )
         ax.set_title(f"true: {class_names[labels[i]]}\n{guesses}", fontsize=7.5)
