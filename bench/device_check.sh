@@ -75,7 +75,7 @@ for name in "$@"; do
             --variant epochs=45,$R,$W,dropout=0.3 \
             --variant epochs=50,$R,$W ;;
     gpu)
-        timeout ${GPU_S:-170} python3 bench/recipe_sweep.py --base gpu --data "$DATA" \
+        timeout ${GPU_S:-330} python3 bench/recipe_sweep.py --base gpu --data "$DATA" \
             --runs "$RUNS/gpu" --parallel 1 --out "$OUT/gpu_profile.json" ${COMPILE:+--compile}
         timeout 90 python3 -m alexnet_lab.cli evaluate --data "$DATA" --ten-crop --json \
             --checkpoint "$(find "$RUNS/gpu" -name checkpoint.pt | head -1)" >"$OUT/gpu_ten_crop.json" ;;

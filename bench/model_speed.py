@@ -14,6 +14,8 @@ has bf16, :func:`alexnet_lab.precision.use_bf16`):
   also derives its backward pass;
 * ``paper_split_compiled``: each grouped convolution run as two convolutions, one per column;
 * ``paper_cudagraphs``: compiled with ``mode="reduce-overhead"`` (CUDA graphs);
+* ``paper_triton_lrn``, ``paper_triton_lrn_compiled``, ``paper_triton_lrn_cudagraphs``: the
+  LRN as two fused Triton kernels (``bench/triton_lrn.py``; GPU only);
 * ``torchvision_bf16``, ``torchvision_fp32``: torchvision's one-column AlexNet.
 
 First a ``torch.profiler`` table of the paper net's slowest kernels.
@@ -79,6 +81,13 @@ class ColumnConv(nn.Module):
         return torch.cat([F.conv2d(h, w, b, padding=c.padding) for h, w, b in halves], 1)
 
 
+def with_triton_lrn(model: AlexNet) -> AlexNet:
+    from triton_lrn import TritonLRN  # GPU only: Triton compiles for the device
+
+    model.features.lrn1, model.features.lrn2 = TritonLRN(), TritonLRN()
+    return model
+
+
 def with_split_columns(model: AlexNet) -> AlexNet:
     for name in ("conv2", "conv4", "conv5"):
         setattr(model.features, name, ColumnConv(getattr(model.features, name)))
@@ -107,7 +116,39 @@ VARIANTS = {  # name: (model factory, bf16 + channels_last, torch.compile mode o
     ),
     "torchvision_compiled": (lambda: TorchvisionAlexNet(10), True, "default"),
     "paper_cudagraphs": (lambda: AlexNet(10, init="kaiming"), True, "reduce-overhead"),
+    "paper_triton_lrn": (lambda: with_triton_lrn(AlexNet(10, init="kaiming")), True, None),
+    "paper_triton_lrn_compiled": (
+        lambda: with_triton_lrn(AlexNet(10, init="kaiming")),
+        True,
+        "default",
+    ),
+    "paper_triton_lrn_cudagraphs": (
+        lambda: with_triton_lrn(AlexNet(10, init="kaiming")),
+        True,
+        "reduce-overhead",
+    ),
 }
+
+
+def time_variant(name: str, args: argparse.Namespace, device: torch.device) -> dict:
+    """Median img/s of the variant ``name`` over ``args.repeats`` runs of ``args.steps``."""
+    factory, fast, mode = VARIANTS[name]
+    fast = fast and use_bf16(device)
+    torch.manual_seed(0)
+    model = factory().to(device)
+    if fast:
+        model = model.to(memory_format=torch.channels_last)
+    t0 = time.perf_counter()
+    step = make_step(torch.compile(model, mode=mode) if mode else model, amp=fast)
+    batches = random_batches(args.batch, args.size, 10, device)
+    timed(batches, step, 1, 2, device)  # warm-up: cuDNN autotuning, compilation
+    warm_s = time.perf_counter() - t0
+    runs = [timed(batches, step, args.steps, 2, device) for _ in range(args.repeats)]
+    return {
+        "img_per_s": statistics.median(r["img_per_s"] for r in runs),
+        "warmup_seconds": warm_s,
+        "repeats": runs,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,26 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     results = record["results"] = {}
     for name in args.only:
-        factory, fast, mode = VARIANTS[name]
-        fast = fast and use_bf16(device)
-        torch.manual_seed(0)
-        model = factory().to(device)
-        if fast:
-            model = model.to(memory_format=torch.channels_last)
-        t0 = time.perf_counter()
-        step = make_step(torch.compile(model, mode=mode) if mode else model, amp=fast)
-        batches = random_batches(args.batch, args.size, 10, device)
-        timed(batches, step, 1, 2, device)  # warm-up: cuDNN autotuning, compilation
-        warm_s = time.perf_counter() - t0
-        runs = [timed(batches, step, args.steps, 2, device) for _ in range(args.repeats)]
-        results[name] = {
-            "img_per_s": statistics.median(r["img_per_s"] for r in runs),
-            "warmup_seconds": warm_s,
-            "repeats": runs,
-        }
-        print(f"{name:<20}{results[name]['img_per_s']:>10.0f} img/s (warm-up {warm_s:.1f} s)",
-              flush=True)  # fmt: skip
+        try:
+            results[name] = time_variant(name, args, device)
+        except Exception as e:  # one failing variant (a kernel that does not build) ends no run
+            results[name] = {"error": f"{type(e).__name__}: {e}"[:3000]}
+            print(f"{name:<20} failed: {results[name]['error'][:300]}", flush=True)
+            continue
+        print(f"{name:<20}{results[name]['img_per_s']:>10.0f} img/s "
+              f"(warm-up {results[name]['warmup_seconds']:.1f} s)", flush=True)  # fmt: skip
         args.out.write_text(json.dumps(record, indent=1) + "\n")
+    args.out.write_text(json.dumps(record, indent=1) + "\n")
 
     return 0
 

@@ -27,13 +27,14 @@ def test_profiles_grow_from_smoke_to_gpu():
     assert smoke.epochs <= cpu.epochs
 
 
-def test_gpu_profile_is_the_papers_recipe():
-    gpu = PROFILES["gpu"]
-    assert (gpu.lr, gpu.schedule, gpu.batch_size, gpu.epochs, gpu.dropout) == (
-        0.01,
-        "plateau",
-        128,
-        90,
-        0.5,
+def test_gpu_profile_keeps_the_papers_input_and_adds_the_cpu_profiles_changes():
+    gpu, cpu = PROFILES["gpu"], PROFILES["cpu"]
+    assert (gpu.image_size, gpu.batch_size, gpu.dropout, gpu.epochs) == (224, 128, 0.5, 120)
+    changes = ("lr", "schedule", "min_crop_area", "label_smoothing", "warmup_epochs")
+    assert [getattr(gpu, f) for f in changes] == [getattr(cpu, f) for f in changes]
+    assert (gpu.lr, gpu.schedule, gpu.min_crop_area, gpu.label_smoothing) == (
+        0.04,
+        "cosine",
+        0.35,
+        0.1,
     )
-    assert (gpu.min_crop_area, gpu.label_smoothing, gpu.warmup_epochs) == (None, 0.0, 0)
