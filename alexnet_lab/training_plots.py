@@ -234,9 +234,7 @@ def plot_mistakes(
         values, classes = top_classes(probs[i : i + 1], 2)
         guesses = "\n".join(
             f"{k}. {class_names[j]} {p:.0%}"
-            for k, (p, j) in enumerate(
-                zip(values[0].tolist(), classes[0].tolist(), strict=True), 1
-            )
+            for k, (p, j) in enumerate(zip(values[0].tolist(), classes[0].tolist(), strict=True), 1)
         )
         ax.set_title(f"true: {class_names[labels[i]]}\n{guesses}", fontsize=7.5)
     return fig
