@@ -39,9 +39,9 @@ from alexnet_lab.checkpoint import (
     CHECKPOINT,
     HISTORY,
     CheckpointError,
+    CheckpointWriter,
     load_checkpoint,
     load_model_state,
-    save_checkpoint,
 )
 from alexnet_lab.data import find_dataset
 from alexnet_lab.evaluate import evaluate, topk_correct
@@ -272,6 +272,7 @@ def _train(
         )
     if profile.batch_size % world:
         raise ValueError(f"batch size {profile.batch_size} does not split over {world} processes")
+    out.mkdir(parents=True, exist_ok=True)
 
     # Data: packed once, then held on the device as uint8.
     dataset = find_data(data)
@@ -342,7 +343,7 @@ def _train(
             flush=True,
         )
     epoch_bar = tqdm(range(start_epoch, epochs), desc="epochs", disable=not show, initial=0)
-    with _StopFlag() as stop:
+    with _StopFlag() as stop, CheckpointWriter(path) as checkpoint:
         for epoch in epoch_bar:
             net.train()
             if start_step == 0:
@@ -381,7 +382,8 @@ def _train(
                     )
                 if stop.set:
                     if rank == 0:
-                        save_checkpoint(state(epoch, step + 1), path)
+                        checkpoint.save(state(epoch, step + 1))
+                        checkpoint.wait()
                         print(
                             f"\nInterrupted at epoch {epoch + 1}, step {step + 1}: saved "
                             f"{path}; continue with --resume.",
@@ -412,7 +414,7 @@ def _train(
             if profile.schedule == "plateau":
                 sched.step(row["val_top1"])
             if rank == 0:
-                save_checkpoint(state(epoch + 1, 0), path)
+                checkpoint.save(state(epoch + 1, 0))
                 _write_history(history, out / HISTORY)
                 line = (
                     f"epoch {epoch + 1}/{epochs}: train loss {row['train_loss']:.3f} top-1 "

@@ -19,7 +19,12 @@ import torch
 from PIL import Image
 
 from alexnet_lab import cli, pack
-from alexnet_lab.checkpoint import CheckpointError, load_checkpoint, load_model_state
+from alexnet_lab.checkpoint import (
+    CheckpointError,
+    CheckpointWriter,
+    load_checkpoint,
+    load_model_state,
+)
 from alexnet_lab.model import AlexNet
 from alexnet_lab.profiles import get_profile
 from alexnet_lab.train import DivergedError, make_scheduler, train
@@ -145,6 +150,28 @@ def test_checkpoint_that_does_not_fit_the_model_names_file_and_difference(baseli
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="broken.pt"):
         load_checkpoint(bad)
+
+
+def test_checkpoint_writer_saves_the_state_as_it_was_when_asked(tmp_path):
+    weights = torch.arange(10_000_000, dtype=torch.float32)
+    history = [{"epoch": 1}]
+    with CheckpointWriter(tmp_path / "run" / "checkpoint.pt") as writer:
+        writer.save({"model": {"w": weights}, "history": history, "epoch": 1})
+        weights.add_(1)  # the next training steps change the weights in place
+        history.append({"epoch": 2})
+    saved = load_checkpoint(tmp_path / "run")
+    assert torch.equal(saved["model"]["w"], torch.arange(10_000_000, dtype=torch.float32))
+    assert saved["history"] == [{"epoch": 1}] and saved["epoch"] == 1
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["checkpoint.pt"]  # no temporary
+
+
+def test_checkpoint_writer_reports_a_failed_write(tmp_path):
+    (tmp_path / "file").write_text("a file, not a folder")
+    writer = CheckpointWriter(tmp_path / "file" / "checkpoint.pt")
+    writer.save({"epoch": 1})
+    with pytest.raises(CheckpointError, match=r"Could not write checkpoint .*file/checkpoint.pt"):
+        writer.wait()
+    writer.wait()  # reported once
 
 
 def test_cli_evaluate_prints_top1_and_top5(dataset, baseline, monkeypatch, capsys):
