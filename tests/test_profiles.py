@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -38,3 +41,11 @@ def test_gpu_profile_keeps_the_papers_input_and_adds_the_cpu_profiles_changes():
         0.35,
         0.1,
     )
+
+
+def test_the_books_introduction_gives_each_profiles_image_size():
+    intro = (Path(__file__).resolve().parents[1] / "book" / "intro.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \|.*\| (\d+) \|$", intro, flags=re.M)
+    assert {name: int(size) for name, size in rows} == {
+        name: p.image_size for name, p in PROFILES.items()
+    }
