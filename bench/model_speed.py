@@ -94,39 +94,31 @@ def with_split_columns(model: AlexNet) -> AlexNet:
     return model
 
 
+def paper(**kwargs) -> AlexNet:
+    return AlexNet(10, init="kaiming", **kwargs)
+
+
+def triton_paper() -> AlexNet:
+    return with_triton_lrn(paper())
+
+
 VARIANTS = {  # name: (model factory, bf16 + channels_last, torch.compile mode or None)
-    "paper": (lambda: AlexNet(10, init="kaiming"), True, None),
-    "paper_nn_lrn": (lambda: with_nn_lrn(AlexNet(10, init="kaiming")), True, None),
-    "paper_no_lrn": (lambda: AlexNet(10, init="kaiming", lrn=False), True, None),
-    "paper_one_column": (lambda: AlexNet(10, init="kaiming", two_columns=False), True, None),
-    "paper_fp32": (lambda: AlexNet(10, init="kaiming"), False, None),
+    "paper": (paper, True, None),
+    "paper_nn_lrn": (lambda: with_nn_lrn(paper()), True, None),
+    "paper_no_lrn": (lambda: paper(lrn=False), True, None),
+    "paper_one_column": (lambda: paper(two_columns=False), True, None),
+    "paper_fp32": (paper, False, None),
     "torchvision_bf16": (lambda: TorchvisionAlexNet(10), True, None),
     "torchvision_fp32": (lambda: TorchvisionAlexNet(10), False, None),
-    "paper_compiled": (lambda: AlexNet(10, init="kaiming"), True, "default"),
-    "paper_no_lrn_compiled": (lambda: AlexNet(10, init="kaiming", lrn=False), True, "default"),
-    "paper_plain_lrn_compiled": (
-        lambda: with_plain_lrn(AlexNet(10, init="kaiming")),
-        True,
-        "default",
-    ),
-    "paper_split_compiled": (
-        lambda: with_split_columns(AlexNet(10, init="kaiming")),
-        True,
-        "default",
-    ),
+    "paper_compiled": (paper, True, "default"),
+    "paper_no_lrn_compiled": (lambda: paper(lrn=False), True, "default"),
+    "paper_plain_lrn_compiled": (lambda: with_plain_lrn(paper()), True, "default"),
+    "paper_split_compiled": (lambda: with_split_columns(paper()), True, "default"),
     "torchvision_compiled": (lambda: TorchvisionAlexNet(10), True, "default"),
-    "paper_cudagraphs": (lambda: AlexNet(10, init="kaiming"), True, "reduce-overhead"),
-    "paper_triton_lrn": (lambda: with_triton_lrn(AlexNet(10, init="kaiming")), True, None),
-    "paper_triton_lrn_compiled": (
-        lambda: with_triton_lrn(AlexNet(10, init="kaiming")),
-        True,
-        "default",
-    ),
-    "paper_triton_lrn_cudagraphs": (
-        lambda: with_triton_lrn(AlexNet(10, init="kaiming")),
-        True,
-        "reduce-overhead",
-    ),
+    "paper_cudagraphs": (paper, True, "reduce-overhead"),
+    "paper_triton_lrn": (triton_paper, True, None),
+    "paper_triton_lrn_compiled": (triton_paper, True, "default"),
+    "paper_triton_lrn_cudagraphs": (triton_paper, True, "reduce-overhead"),
 }
 
 
@@ -165,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.backends.cudnn.benchmark = device.type == "cuda"
     record: dict = {"machine": machine(device), "settings": vars(args) | {"out": str(args.out)}}
     torch.manual_seed(0)
-    model = AlexNet(10, init="kaiming").to(device)
+    model = paper().to(device)
     fast = use_bf16(device)
     if fast:
         model = model.to(memory_format=torch.channels_last)

@@ -39,6 +39,13 @@ def _load(ptr, base, c, C, s_c, p_ok):
 
 
 @triton.jit
+def _store(ptr, base, c, C, s_c, p_ok, value):
+    """Write the (BLOCK_P, BLOCK_C) tile ``value`` to channels ``c`` < C, in ``ptr``'s dtype."""
+    ok = p_ok[:, None] & (c < C)[None, :]
+    tl.store(ptr + base[:, None] + c[None, :] * s_c, value.to(ptr.dtype.element_ty), mask=ok)
+
+
+@triton.jit
 def _scale(x_ptr, base, c, C, s_c, p_ok, alpha, k, HALF: tl.constexpr):
     """s = k + alpha * sum of x^2 over the channels c - HALF .. c + HALF, and d = s^-3/4."""
     total = _load(x_ptr, base, c, C, s_c, p_ok)
@@ -78,9 +85,7 @@ def _lrn_forward_kernel(
     c = tl.arange(0, BLOCK_C)
     _, d = _scale(x_ptr, base, c, C, s_c, p_ok, alpha, k, HALF)
     x = _load(x_ptr, base, c, C, s_c, p_ok)
-    ok = p_ok[:, None] & (c < C)[None, :]
-    out = (x * d).to(y_ptr.dtype.element_ty)
-    tl.store(y_ptr + base[:, None] + c[None, :] * s_c, out, mask=ok)
+    _store(y_ptr, base, c, C, s_c, p_ok, x * d)
 
 
 @triton.jit
@@ -113,9 +118,7 @@ def _lrn_backward_kernel(
     _, d = _scale(x_ptr, base, c, C, s_c, p_ok, alpha, k, HALF)
     x = _load(x_ptr, base, c, C, s_c, p_ok)
     g = _load(g_ptr, base, c, C, s_c, p_ok)
-    ok = p_ok[:, None] & (c < C)[None, :]
-    out = (g * d - coef * x * total).to(dx_ptr.dtype.element_ty)
-    tl.store(dx_ptr + base[:, None] + c[None, :] * s_c, out, mask=ok)
+    _store(dx_ptr, base, c, C, s_c, p_ok, g * d - coef * x * total)
 
 
 def _layout(x: torch.Tensor) -> torch.memory_format:
