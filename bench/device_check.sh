@@ -24,6 +24,17 @@
 #
 #   COMPILE=1 GPU_S=260 DATA=/tmp/d/imagenette-224 OUT=$OUT bash bench/device_check.sh gpu throughput
 #
+# Plan for a session of 15 device-minutes (not yet run; about 12 min with a 2-min start), each
+# call within 30 s of the last: call 1 carries p1.tar and times the LRN variants, which need
+# no data,
+#
+#   mkdir -p /tmp/d && tar xf .devpack/p1.tar -C /tmp/d && VARIANTS="paper paper_compiled
+#   paper_no_lrn_compiled paper_triton_lrn paper_triton_lrn_compiled paper_triton_lrn_cudagraphs"
+#   SPEED_S=240 OUT=$OUT bash bench/device_check.sh speed
+#
+# call 2 carries p2.tar, and call 3 carries p3.tar and runs
+# `COMPILE=1 DATA=/tmp/d/imagenette-224 OUT=$OUT bash bench/device_check.sh gpu throughput`.
+#
 # Steps, each bounded in time:
 #   speed       pure-compute img/s of AlexNet variants and a kernel profile (bench/model_speed.py);
 #   sweep       a sweep of cpu-profile recipes, 12 at a time on the GPU, to choose the cpu profile;
