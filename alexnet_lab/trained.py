@@ -11,6 +11,8 @@ import json
 import os
 from pathlib import Path
 
+import torch
+
 from alexnet_lab.checkpoint import CHECKPOINT, HISTORY, load_checkpoint, load_model_state
 from alexnet_lab.model import AlexNet
 from alexnet_lab.profiles import Profile, get_profile
@@ -47,7 +49,8 @@ def load_trained(
     """The AlexNet trained with ``profile`` (default: the current one), in eval mode, on CPU.
 
     If ``runs/<profile>/`` has no finished run, this trains one first (resuming an
-    unfinished one), printing how long that takes. The model carries ``model.classes``
+    unfinished one; through ``torch.compile`` where CUDA is available), printing how long that
+    takes. The model carries ``model.classes``
     (class folder names in label order), ``model.stats`` (the colour statistics its
     inputs are normalized with, see :func:`alexnet_lab.augment.normalize`) and
     ``model.profile`` (the :class:`~alexnet_lab.profiles.Profile` it was trained with).
@@ -66,12 +69,15 @@ def load_trained(
         if ck["epoch"] >= p.epochs:
             return _model(ck, path)
     what = "Continuing the unfinished" if path.exists() else "No trained model yet; training a"
+    compile = torch.cuda.is_available()  # 1.9x the img/s of eager on an H100 (bench/README.md)
+    command = f"alexnet-lab train --profile {p.name}" + (" --compile" if compile else "")
+    epochs = f"{p.epochs} epoch" + ("s" if p.epochs > 1 else "")
     print(
-        f"{what} '{p.name}' run in {folder}: about {p.minutes:.0f} min for {p.epochs} epochs "
-        f"(`alexnet-lab train --profile {p.name}` does the same).",
+        f"{what} '{p.name}' run in {folder}: {epochs}, about {p.minutes:g} min on "
+        f"{p.timed_on} (`{command}` does the same).",
         flush=True,
     )
-    train(p, folder, data, resume=path.exists())
+    train(p, folder, data, resume=path.exists(), compile=compile)
     return model_from_checkpoint(path)
 
 

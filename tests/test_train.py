@@ -189,7 +189,9 @@ def test_cli_evaluate_prints_top1_and_top5(dataset, baseline, monkeypatch, capsy
 def test_load_trained_trains_once_then_loads(dataset, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(pack, "PACKS", tmp_path / "packs")
     model = load_trained("smoke", data=dataset, runs=tmp_path)
-    assert "training a 'smoke' run" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "training a 'smoke' run" in out
+    assert "1 epoch, about 0.5 min on 2 CPU cores (`alexnet-lab train --profile smoke`" in out
     assert not model.training and model.classes == ["c0", "c1", "c2"]
     again = load_trained("smoke", data=dataset, runs=tmp_path)
     assert capsys.readouterr().out == ""
