@@ -50,10 +50,10 @@ def load_trained(
 
     If ``runs/<profile>/`` has no finished run, this trains one first (resuming an
     unfinished one; through ``torch.compile`` where CUDA is available), printing how long that
-    takes. The model carries ``model.classes``
-    (class folder names in label order), ``model.stats`` (the colour statistics its
-    inputs are normalized with, see :func:`alexnet_lab.augment.normalize`) and
-    ``model.profile`` (the :class:`~alexnet_lab.profiles.Profile` it was trained with).
+    takes. The model carries ``model.classes`` (class folder names in label order),
+    ``model.stats`` (the colour statistics its inputs are normalized with, see
+    :func:`alexnet_lab.augment.normalize`) and ``model.profile`` (the
+    :class:`~alexnet_lab.profiles.Profile` it was trained with).
 
     Args:
         profile: "smoke", "cpu" or "gpu"; None: ``$ALEXNET_LAB_PROFILE`` (see

@@ -142,10 +142,11 @@ def _layout(x: torch.Tensor) -> torch.memory_format:
     return torch.contiguous_format
 
 
-def _launch(kernel, x: torch.Tensor, *tensors: torch.Tensor, coef: tuple[float, ...] = ()) -> None:
-    """Run ``kernel`` on ``tensors`` over every (n, h, w) position of ``x`` (N, C, H, W), all C
-    channels in one program. ``x`` and ``tensors`` share one layout (:func:`_layout`), in which
-    position p = n * H * W + h * W + w starts at n * stride(0) + (h * W + w) * stride(3)."""
+def _launch(kernel, *tensors: torch.Tensor, coef: tuple[float, ...] = ()) -> None:
+    """Run ``kernel`` on ``tensors`` (N, C, H, W) over every (n, h, w) position, all C channels
+    in one program. The tensors share one layout (:func:`_layout`), in which position
+    p = n * H * W + h * W + w starts at n * stride(0) + (h * W + w) * stride(3)."""
+    x = tensors[0]
     n, c, h, w = x.shape
     block_c = triton.next_power_of_2(c)
     block_p = max(1, 2048 // block_c)  # 16 values per thread and tile (4 warps); untuned
@@ -161,7 +162,7 @@ def lrn(a: torch.Tensor) -> torch.Tensor:
     """The paper's LRN of ``a`` (N, C, H, W) -> (N, C, H, W), same dtype and layout."""
     a = a.contiguous(memory_format=_layout(a))
     b = torch.empty_like(a)
-    _launch(_lrn_forward_kernel, a, a, b)
+    _launch(_lrn_forward_kernel, a, b)
     return b
 
 
@@ -172,7 +173,7 @@ def lrn_backward(a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     layout = _layout(a)
     a, g = a.contiguous(memory_format=layout), g.contiguous(memory_format=layout)
     da = torch.empty_like(a)
-    _launch(_lrn_backward_kernel, a, a, g, da, coef=(2 * LRN_ALPHA * LRN_BETA,))
+    _launch(_lrn_backward_kernel, a, g, da, coef=(2 * LRN_ALPHA * LRN_BETA,))
     return da
 
 
