@@ -42,7 +42,7 @@ test: lint
 # Re-run the notebooks in place in one profile, to refresh the outputs readers see:
 #   make execute PROFILE=cpu NB=book/01_at_a_glance.ipynb
 execute: $(VENV)/.installed
-	ALEXNET_LAB_PROFILE=$(PROFILE) $(PY) -m alexnet_lab.execute $(NB)
+	ALEXNET_LAB_PROFILE=$(PROFILE) $(PY) -m alexnet_lab.chapters.execute $(NB)
 
 clean:
 	rm -rf _build

@@ -78,24 +78,26 @@ def pca_colour_stats(
 def pca_colour_shift(
     alpha: torch.Tensor, eigvals: torch.Tensor, eigvecs: torch.Tensor
 ) -> torch.Tensor:
-    """The RGB offsets ``sum_i alpha_i * lambda_i * p_i`` of the paper, one per image.
+    """The RGB offsets ``sum_i alpha_i * sqrt(lambda_i) * p_i``, one per image.
 
-    ``lambda_i`` and ``p_i`` are the eigenvalues and eigenvectors of the covariance of the
-    RGB values on the 0..1 scale, as in fb.resnet.torch (whose ImageNet eigenvalues, 0.2175,
-    0.0188 and 0.0045, are close to Imagenette's, about 0.216, 0.017 and 0.003). The scale
-    matters: with alpha ~ N(0, 0.1^2) the shift along ``p_1`` has a standard deviation of
-    about 0.1 x 0.22 = 0.022, some 5 grey levels, whereas the same formula on 0..255 pixels
-    would move them by thousands.
+    The paper writes ``alpha_i * lambda_i`` with ``lambda_i`` the eigenvalues of the 3x3 RGB
+    covariance. An eigenvalue is a variance, in squared pixel units, so ``alpha * lambda``
+    would depend on the pixel scale (0..1 or 0..255). Krizhevsky's cuda-convnet multiplies
+    by the eigenvalues' square roots, the standard deviations along each principal axis,
+    and so does this function: the shift along ``p_i`` has a standard deviation of
+    ``0.1 * sqrt(lambda_i)``, a tenth of the spread of the training pixels along that axis,
+    on any pixel scale.
 
     Args:
         alpha: (N, 3) random weights, in the paper N(0, 0.1^2).
-        eigvals: (3,) eigenvalues of the RGB covariance.
+        eigvals: (3,) eigenvalues of the RGB covariance (variances, see
+            :func:`pca_colour_stats`).
         eigvecs: (3, 3) eigenvectors, one per column.
 
     Returns:
         (N, 3) offsets, to add to every pixel of each image.
     """
-    return (alpha * eigvals.to(alpha)) @ eigvecs.to(alpha).T
+    return (alpha * eigvals.to(alpha).clamp(min=0).sqrt()) @ eigvecs.to(alpha).T
 
 
 def draw_augmentation(

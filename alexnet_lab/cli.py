@@ -33,7 +33,7 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _layers(args: argparse.Namespace) -> int:
-    from alexnet_lab.layer_table import layer_table
+    from alexnet_lab.analysis.layer_table import layer_table
     from alexnet_lab.model import AlexNet, TorchvisionAlexNet
 
     model = AlexNet(args.classes) if args.model == "paper" else TorchvisionAlexNet(args.classes)
@@ -43,8 +43,8 @@ def _layers(args: argparse.Namespace) -> int:
 
 def _pack(args: argparse.Namespace) -> int:
     from alexnet_lab.augment import resize_for
+    from alexnet_lab.config import get_profile
     from alexnet_lab.pack import PACKS, ensure_pack
-    from alexnet_lab.profiles import get_profile
     from alexnet_lab.train import find_data
 
     p = get_profile(args.profile)
@@ -55,7 +55,7 @@ def _pack(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from alexnet_lab.profiles import get_profile
+    from alexnet_lab.config import get_profile
     from alexnet_lab.train import train
     from alexnet_lab.trained import run_dir
 
@@ -77,7 +77,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import json
 
     from alexnet_lab.augment import resize_for
-    from alexnet_lab.chapter import device
+    from alexnet_lab.chapters import device
     from alexnet_lab.evaluate import evaluate
     from alexnet_lab.pack import PACKS, ensure_pack, load_pack
     from alexnet_lab.train import find_data

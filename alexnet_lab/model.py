@@ -328,3 +328,16 @@ def torchvision_alexnet(num_classes: int = 1000, weights: str | None = None) -> 
         ) from e
     model.load_state_dict(state)
     return model
+
+
+class ColumnConv(nn.Module):
+    """A groups=2 convolution as two convolutions on the two halves of the channels."""
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.conv
+        halves = zip(x.chunk(2, 1), c.weight.chunk(2, 0), c.bias.chunk(2, 0), strict=True)
+        return torch.cat([F.conv2d(h, w, b, padding=c.padding) for h, w, b in halves], 1)

@@ -43,12 +43,12 @@ from alexnet_lab.checkpoint import (
     load_checkpoint,
     load_model_state,
 )
+from alexnet_lab.config import Profile
 from alexnet_lab.data import find_dataset
 from alexnet_lab.evaluate import evaluate, topk_correct
 from alexnet_lab.model import AlexNet
 from alexnet_lab.pack import ensure_pack, load_pack, quiet
 from alexnet_lab.precision import use_bf16
-from alexnet_lab.profiles import Profile
 
 STATS = ("mean", "std", "eigvals", "eigvecs")
 MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4  # the paper's SGD (section 5)
@@ -209,7 +209,7 @@ def train(
     """Train AlexNet with ``profile``'s recipe and write the run into the folder ``out``.
 
     Args:
-        profile: sizes and recipe (see :mod:`alexnet_lab.profiles`).
+        profile: sizes and recipe (see :mod:`alexnet_lab.config`).
         out: run folder; gets ``checkpoint.pt`` and ``history.json`` after every epoch.
         data: a dataset folder (``<data>/{train,val}/<class>/``) or a data root holding
             Imagenette; None: ``$ALEXNET_LAB_DATA``.

@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from alexnet_lab.checkpoint import CHECKPOINT, HISTORY, load_checkpoint, load_model_state
+from alexnet_lab.config import Profile, get_profile
 from alexnet_lab.model import AlexNet
-from alexnet_lab.profiles import Profile, get_profile
 from alexnet_lab.train import build_model, train
 
 RUNS = Path(__file__).resolve().parent.parent / "runs"

@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from train_throughput import machine, make_step, random_batches, timed
 
@@ -42,6 +41,7 @@ from alexnet_lab.model import (
     LRN_K,
     LRN_N,
     AlexNet,
+    ColumnConv,
     TorchvisionAlexNet,
     lrn_scale,
 )
@@ -66,19 +66,6 @@ class PlainLRN(nn.Module):
 def with_plain_lrn(model: AlexNet) -> AlexNet:
     model.features.lrn1, model.features.lrn2 = PlainLRN(), PlainLRN()
     return model
-
-
-class ColumnConv(nn.Module):
-    """A groups=2 convolution as two convolutions on the two halves of the channels."""
-
-    def __init__(self, conv: nn.Conv2d) -> None:
-        super().__init__()
-        self.conv = conv
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c = self.conv
-        halves = zip(x.chunk(2, 1), c.weight.chunk(2, 0), c.bias.chunk(2, 0), strict=True)
-        return torch.cat([F.conv2d(h, w, b, padding=c.padding) for h, w, b in halves], 1)
 
 
 def with_triton_lrn(model: AlexNet) -> AlexNet:

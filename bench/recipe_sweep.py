@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 
 from alexnet_lab import augment
+from alexnet_lab.config import Profile, get_profile
 from alexnet_lab.pack import ensure_pack
-from alexnet_lab.profiles import Profile, get_profile
 from alexnet_lab.train import find_data, train
 
 

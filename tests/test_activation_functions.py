@@ -4,14 +4,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from alexnet_lab.activation_functions import (
+from alexnet_lab.analysis.activation_functions import (
     WEIGHT_LAYERS,
     alexnet_with_activation,
     gradient_by_depth,
     gradient_table,
-    plot_gradient_by_depth,
-    plot_saturation,
 )
+from alexnet_lab.viz.activation_functions import plot_gradient_by_depth, plot_saturation
 
 matplotlib.use("Agg")
 

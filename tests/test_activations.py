@@ -7,24 +7,23 @@ import torch
 from PIL import Image
 
 from alexnet_lab import pack, trained
-from alexnet_lab.activations import (
-    activations,
+from alexnet_lab.analysis.columns import colour_share
+from alexnet_lab.analysis.hooks import activations, layer_by_name
+from alexnet_lab.analysis.layer_stats import paper_pixel_scale
+from alexnet_lab.augment import centre_crop, normalize, resize_for
+from alexnet_lab.chapters import (
     chapter_model,
-    colour_share,
     imagenette_batch,
     imagenette_image,
     initial_model,
-    layer_by_name,
     model_summary,
-    paper_pixel_scale,
-    to_display,
 )
-from alexnet_lab.augment import centre_crop, normalize, resize_for
 from alexnet_lab.classes import IMAGENETTE_WNIDS
+from alexnet_lab.config import get_profile
 from alexnet_lab.model import AlexNet, TorchvisionAlexNet
 from alexnet_lab.pack import make_pack
-from alexnet_lab.profiles import get_profile
 from alexnet_lab.train import train
+from alexnet_lab.viz.style import to_display
 
 # ImageNet's per-channel pixel statistics (0..1 scale), in the form of ``model.stats``
 STATS = {"mean": torch.tensor([0.485, 0.456, 0.406]), "std": torch.tensor([0.229, 0.224, 0.225])}

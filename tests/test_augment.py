@@ -49,16 +49,28 @@ def test_pca_stats_are_the_eigen_decomposition_of_the_pixel_covariance():
     assert torch.allclose(augment.pca_colour_stats(u8)[2], eigvals, rtol=0.02)
 
 
-def test_pca_shift_lies_in_the_eigenvector_span_with_the_papers_scale():
+def test_pca_shift_is_a_tenth_of_the_pixel_spread_along_each_eigenvector():
     stats = _stats(eigvals=(0.04, 0.01, 0.0))  # rank 2: no shift along p_3
     g = torch.Generator().manual_seed(0)
     alpha = augment.draw_augmentation(20_000, 12, 12, generator=g)[5]
     shift = augment.pca_colour_shift(alpha, stats["eigvals"], stats["eigvecs"])  # N x 3
     coords = shift @ stats["eigvecs"]  # coordinates along p_1, p_2, p_3
     assert coords[:, 2].abs().max() < 1e-6
-    expected = augment.PCA_STD * stats["eigvals"]  # std of alpha_i * lambda_i
-    assert torch.allclose(coords[:, :2].std(0), expected[:2], rtol=0.03)
-    assert torch.allclose(coords[:, :2] / stats["eigvals"][:2], alpha[:, :2], atol=1e-4)
+    spread = stats["eigvals"].sqrt()  # std of the pixels along p_i
+    assert torch.allclose(coords[:, :2].std(0), augment.PCA_STD * spread[:2], rtol=0.03)
+    assert torch.allclose(coords[:, :2] / spread[:2], alpha[:, :2], atol=1e-4)
+
+
+def test_pca_shift_does_not_depend_on_the_pixel_scale():
+    """sqrt(lambda) has the units of a pixel, so the shift scales with the pixels."""
+    images = torch.rand(4, 3, 10, 10)
+    alpha = torch.randn(5, 3) * augment.PCA_STD
+    _, _, vals, vecs = augment.pca_colour_stats(images)
+    _, _, vals255, vecs255 = augment.pca_colour_stats(images * 255)
+    vecs255 = vecs255 * (vecs255 * vecs).sum(0).sign()  # eigenvectors up to their sign
+    shift = augment.pca_colour_shift(alpha, vals, vecs)
+    shift255 = augment.pca_colour_shift(alpha, vals255, vecs255)
+    torch.testing.assert_close(shift255, 255 * shift, rtol=1e-3, atol=1e-3)
 
 
 def test_pca_colour_transform_shifts_every_pixel_by_one_vector():
@@ -68,7 +80,7 @@ def test_pca_colour_transform_shifts_every_pixel_by_one_vector():
     delta = (out - image).reshape(3, -1)
     assert delta.abs().sum() > 0
     assert torch.allclose(delta, delta[:, :1].expand_as(delta), atol=1e-6)
-    assert delta[:, 0].norm() < 5 * augment.PCA_STD * stats["eigvals"].sum()
+    assert delta[:, 0].norm() < 5 * augment.PCA_STD * stats["eigvals"].sqrt().sum()
 
 
 def test_batched_crop_matches_a_per_image_reference():

@@ -14,17 +14,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from alexnet_lab.conv_arithmetic import (
+from alexnet_lab.analysis.conv_arithmetic import (
     KERNELS,
     PADDINGS,
-    PRESETS,
     SIZES,
     STRIDES,
-    conv_arithmetic_widget,
     layer_arithmetic,
     window_starts,
 )
 from alexnet_lab.model import AlexNet, CeilConv2d, TorchvisionAlexNet, conv_output_size
+from alexnet_lab.viz.conv_arithmetic import PRESETS, conv_arithmetic_widget
 
 CASES = [
     (n, k, s, p)

@@ -2,8 +2,7 @@ import matplotlib
 import pytest
 from torchvision.models import get_model_weights
 
-from alexnet_lab.data import DataNotFoundError, data_root
-from alexnet_lab.history import (
+from alexnet_lab.chapters.history import (
     SAMPLE_GRID_SIZE,
     TABLES,
     count_images,
@@ -18,6 +17,7 @@ from alexnet_lab.history import (
     successors_vs_alexnet,
     top5_error,
 )
+from alexnet_lab.data import DataNotFoundError, data_root
 
 matplotlib.use("Agg")
 

@@ -4,8 +4,7 @@ import pytest
 import torch
 from torchvision.transforms.functional import to_tensor
 
-from alexnet_lab.data import find_dataset, load_rgb
-from alexnet_lab.hog import (
+from alexnet_lab.chapters.hog import (
     L2HYS_CLIP,
     cell_histograms,
     hog,
@@ -14,6 +13,7 @@ from alexnet_lab.hog import (
     normalize_blocks,
     strongest_cell,
 )
+from alexnet_lab.data import find_dataset, load_rgb
 
 
 def step(h: int, w: int, axis: int) -> torch.Tensor:

@@ -2,8 +2,9 @@ import matplotlib
 import torch
 from torch import nn
 
-from alexnet_lab.layer_plots import (
-    connectivity,
+from alexnet_lab.analysis.columns import connectivity
+from alexnet_lab.analysis.layer_stats import check_dropout
+from alexnet_lab.viz.layers import (
     plot_connectivity,
     plot_dropout,
     plot_feature_maps,
@@ -12,7 +13,6 @@ from alexnet_lab.layer_plots import (
     plot_lrn_effect,
     plot_pooling_windows,
 )
-from alexnet_lab.layer_stats import check_dropout
 
 matplotlib.use("Agg")
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from alexnet_lab.layer_stats import (
+from alexnet_lab.analysis.layer_stats import (
     activation_stats,
     check_dropout,
     lrn_divisor,

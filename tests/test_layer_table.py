@@ -1,6 +1,6 @@
 import torchvision
 
-from alexnet_lab.layer_table import layer_table
+from alexnet_lab.analysis.layer_table import layer_table
 from alexnet_lab.model import AlexNet, TorchvisionAlexNet
 
 # Parameters per layer for the 1000-class paper net (alexnet-facts.md).

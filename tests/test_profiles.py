@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from alexnet_lab.profiles import PROFILE_ENV, PROFILES, get_profile
+from alexnet_lab.config import PROFILE_ENV, PROFILES, get_profile
 
 
 def test_profile_comes_from_argument_then_environment(monkeypatch):

@@ -2,14 +2,10 @@ import matplotlib
 import pytest
 import torch
 
-from alexnet_lab.layer_table import layer_table
+from alexnet_lab.analysis.layer_table import layer_table
+from alexnet_lab.analysis.receptive_field import Box, receptive_box
 from alexnet_lab.model import AlexNet
-from alexnet_lab.receptive_field import (
-    Box,
-    plot_receptive_field_growth,
-    plot_receptive_fields,
-    receptive_box,
-)
+from alexnet_lab.viz.receptive_field import plot_receptive_field_growth, plot_receptive_fields
 
 matplotlib.use("Agg")
 WINDOW_LAYERS = ("conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5")

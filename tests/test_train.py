@@ -25,8 +25,8 @@ from alexnet_lab.checkpoint import (
     load_checkpoint,
     load_model_state,
 )
+from alexnet_lab.config import get_profile
 from alexnet_lab.model import AlexNet
-from alexnet_lab.profiles import get_profile
 from alexnet_lab.train import DivergedError, make_scheduler, train
 from alexnet_lab.trained import load_history, load_trained
 

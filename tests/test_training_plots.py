@@ -4,14 +4,13 @@ import matplotlib
 import pytest
 import torch
 
+from alexnet_lab.analysis.predictions import confusion_matrix, most_confident_mistakes
+from alexnet_lab.analysis.recipe import recipe_table
 from alexnet_lab.augment import pca_colour_stats
+from alexnet_lab.config import get_profile
 from alexnet_lab.evaluate import top_classes, topk_correct
-from alexnet_lab.profiles import get_profile
-from alexnet_lab.recipe import recipe_table
-from alexnet_lab.training_plots import (
-    confusion_matrix,
+from alexnet_lab.viz.training import (
     describe_pca,
-    most_confident_mistakes,
     plot_augmentations,
     plot_confusion,
     plot_history,

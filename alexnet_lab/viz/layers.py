@@ -12,7 +12,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from alexnet_lab.layer_stats import DropoutCheck
+from alexnet_lab.analysis.columns import connectivity
+from alexnet_lab.analysis.layer_stats import DropoutCheck
+from alexnet_lab.analysis.layer_table import LayerTable
 from alexnet_lab.model import LRN_BETA, LRN_K, conv_output_size
 
 
@@ -119,22 +121,6 @@ def plot_pooling_windows(
     return fig
 
 
-def connectivity(conv: nn.Conv2d) -> torch.Tensor:
-    """Sum of |weights| from each input channel to each output channel.
-
-    A grouped convolution has no weights between groups; they are zeros here.
-    Shape: (out_channels, in_channels).
-    """
-    g = conv.groups
-    out_per, in_per = conv.out_channels // g, conv.in_channels // g
-    strength = conv.weight.detach().abs().sum(dim=(2, 3))  # (out, in / groups)
-    full = torch.zeros(conv.out_channels, conv.in_channels)
-    for i in range(g):
-        rows, cols = slice(i * out_per, (i + 1) * out_per), slice(i * in_per, (i + 1) * in_per)
-        full[rows, cols] = strength[rows]
-    return full
-
-
 def plot_connectivity(convs: dict[str, nn.Conv2d]) -> Figure:
     """:func:`connectivity` of each convolution: white where no weight exists."""
     fig, axes = plt.subplots(1, len(convs), figsize=(3.2 * len(convs), 3.4))
@@ -188,5 +174,27 @@ def plot_dropout(check: DropoutCheck, units: int = 40) -> Figure:
     ax.axhline(0, color="black", lw=0.5)
     ax.set(xlabel="unit", ylabel="value")
     ax.legend(fontsize=8, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    fig.tight_layout()
+    return fig
+
+
+def plot_params_and_macs(table: LayerTable, title: str = "") -> Figure:
+    """Two bar charts: each weight layer's share of all parameters and of all MACs."""
+    rows = [r for r in table if r.params]
+    names = [r.name for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+    for ax, values, total, label in (
+        (axes[0], [r.params for r in rows], table.params, "parameters"),
+        (axes[1], [r.macs for r in rows], table.macs, "multiply-accumulates"),
+    ):
+        shares = [100 * v / total for v in values]
+        bars = ax.barh(
+            names, shares, color=["#4c72b0" if n.startswith("conv") else "#dd8452" for n in names]
+        )
+        ax.bar_label(bars, [f"{s:.1f}%" for s in shares], padding=2, fontsize=8)
+        ax.set_xlabel(f"share of {total:,} {label} (%)")
+        ax.set_xlim(0, max(shares) * 1.25)
+    axes[0].invert_yaxis()
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -1,6 +1,6 @@
 """Execute chapter notebooks in place, in a fresh kernel each, and report their run time.
 
-    ALEXNET_LAB_PROFILE=cpu python -m alexnet_lab.execute book/02_history.ipynb ...
+    ALEXNET_LAB_PROFILE=cpu python -m alexnet_lab.chapters.execute book/02_history.ipynb ...
 
 (``make execute PROFILE=cpu NB=...`` does the same.) A folder runs every notebook in it.
 """

@@ -149,3 +149,15 @@ def top_k_table(
         hit = f"top-{k} " + ("hit " if label in classes[i].tolist() else "miss")
         lines.append(f"{class_names[label]:<{width}}  {hit}  " + ", ".join(guesses))
     return "\n".join(lines)
+
+
+def paper_pixel_scale(images: torch.Tensor, stats: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Normalized images on the paper's input scale: centred raw RGB values (0..255 range).
+
+    The paper subtracts the mean image and feeds pixel values otherwise unscaled; this
+    undoes the division by the per-channel std and multiplies by 255. (The paper subtracts
+    a per-pixel mean image; here the mean is per channel.)
+
+    Shape: (N, 3, H, W) -> (N, 3, H, W).
+    """
+    return images * stats["std"].to(images).view(1, 3, 1, 1) * 255

@@ -21,9 +21,9 @@ import torch
 from matplotlib.figure import Figure
 from torchvision.transforms.functional import center_crop, to_tensor
 
+from alexnet_lab.chapters.hog import cell_histograms, hog_glyph, image_gradients
 from alexnet_lab.classes import IMAGENETTE_WNIDS, class_name
 from alexnet_lab.data import IMAGE_EXTENSIONS, REPO_DATA, DataNotFoundError, load_rgb
-from alexnet_lab.hog import cell_histograms, hog_glyph, image_gradients
 
 # The CSV files in data/, by name: see data/README.md.
 TABLES = (

@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass
 
 from alexnet_lab.augment import PCA_STD, resize_for
-from alexnet_lab.profiles import Profile
+from alexnet_lab.config import Profile
 from alexnet_lab.train import MOMENTUM, PLATEAU_PATIENCE, WEIGHT_DECAY
 
 INIT = {

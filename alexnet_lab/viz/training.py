@@ -18,9 +18,10 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from alexnet_lab.activations import to_display
+from alexnet_lab.analysis.predictions import most_confident_mistakes
 from alexnet_lab.augment import PCA_STD, centre_crop, draw_augmentation, train_batch
 from alexnet_lab.evaluate import top_classes
+from alexnet_lab.viz.style import to_display
 
 DPI = 72  # photo figures: about the pixels of the images, and small notebooks
 COLOURS = ("#c44e52", "#4c72b0", "#55a868", "#dd8452", "#8172b2", "#937860")
@@ -162,16 +163,6 @@ def plot_history(history: Sequence[dict[str, float]], title: str = "") -> Figure
     return fig
 
 
-def confusion_matrix(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Counts of (true class, predicted class): row = truth, column = top-1 prediction.
-
-    Shape: probs (N, C), labels (N,) -> (C, C) int64.
-    """
-    c = probs.shape[1]
-    pred = top_classes(probs.cpu(), 1)[1][:, 0]
-    return torch.bincount(labels.cpu() * c + pred, minlength=c * c).reshape(c, c)
-
-
 def plot_confusion(matrix: torch.Tensor, class_names: Sequence[str]) -> Figure:
     """The confusion matrix, coloured by the share of each true class, with the counts."""
     m = matrix.cpu()
@@ -190,17 +181,6 @@ def plot_confusion(matrix: torch.Tensor, class_names: Sequence[str]) -> Figure:
     ax.set(xlabel="predicted class (top-1)", ylabel="true class")
     fig.tight_layout()
     return fig
-
-
-def most_confident_mistakes(probs: torch.Tensor, labels: torch.Tensor, n: int) -> torch.Tensor:
-    """Indices of up to ``n`` wrongly classified images, highest top-1 probability first.
-
-    Shape: probs (N, C), labels (N,) -> (min(n, number of mistakes),) int64.
-    """
-    conf, pred = (t[:, 0] for t in top_classes(probs, 1))
-    wrong = (pred != labels.to(pred.device)).nonzero().flatten()
-    order = conf[wrong].argsort(descending=True, stable=True)
-    return wrong[order[:n]].cpu()
 
 
 def plot_mistakes(

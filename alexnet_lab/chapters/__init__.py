@@ -1,0 +1,140 @@
+"""Chapter glue: what every notebook runs first, the trained model the layer chapters look
+at, and real Imagenette images to feed it.
+
+:func:`begin_chapter` seeds torch, picks the profile and says which it is;
+:func:`chapter_model` is the network the layer chapters look at; :func:`imagenette_image`
+and :func:`imagenette_batch` load validation images prepared as the trainer evaluates them.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+import torch
+
+from alexnet_lab.augment import eval_transform
+from alexnet_lab.classes import IMAGENETTE_WNIDS
+from alexnet_lab.config import Profile, get_profile
+from alexnet_lab.data import ImageFolder, find_dataset, load_rgb
+from alexnet_lab.model import AlexNet
+from alexnet_lab.train import build_model
+from alexnet_lab.trained import load_history, load_trained
+
+
+def device() -> torch.device:
+    """The device chapters compute on: the first CUDA GPU if there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _device_name() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+class Chapter:
+    """A running chapter: ``chapter.profile`` holds its sizes, ``chapter.done()`` its time."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.start = time.perf_counter()
+
+    def done(self) -> None:
+        """Print how long the chapter took to execute, and where."""
+        seconds = time.perf_counter() - self.start
+        print(
+            f"Executed with profile '{self.profile.name}' in {seconds:.1f} s on {_device_name()}."
+        )
+
+
+def begin_chapter(profile: str | None = None, seed: int = 0) -> Chapter:
+    """Seed torch, pick the profile (see :func:`get_profile`) and say which it is."""
+    torch.manual_seed(seed)
+    p = get_profile(profile)
+    print(f"Profile '{p.name}': {p.image_size}px images, torch {torch.__version__.split('+')[0]}")
+    return Chapter(p)
+
+
+def chapter_model(profile: Profile) -> AlexNet:
+    """The network the layer chapters look at: ``load_trained(profile.name)``.
+
+    The AlexNet trained on Imagenette (10 classes) with ``profile``, in eval mode on the
+    CPU, with ``model.classes``, ``model.profile`` and ``model.stats`` (the per-channel
+    "mean" and "std" of the training pixels, on the 0..1 scale, that its inputs are
+    normalized with). Trains it first if ``runs/<profile>/`` has no finished run.
+    """
+    return load_trained(profile.name)
+
+
+def model_summary(model: AlexNet) -> str:
+    """One line on a trained model: profile, epochs, image size, final validation accuracy.
+
+    Reads the run's history (:func:`alexnet_lab.trained.load_history`); the accuracies are
+    those of the last epoch, on the centre crops of the profile's validation images.
+    """
+    p = model.profile
+    last = load_history(p.name)[-1]
+    return (
+        f"AlexNet trained with the '{p.name}' profile: {last['epoch']} epochs on Imagenette "
+        f"at {p.image_size}px; validation top-1 {last['val_top1']:.1f}%, "
+        f"top-5 {last['val_top5']:.1f}%"
+    )
+
+
+def initial_model(model: AlexNet, seed: int = 0) -> AlexNet:
+    """The same network with the weights it started training from, in eval mode.
+
+    :func:`alexnet_lab.train.train` seeds torch with ``seed`` (0 unless it was given
+    another) and then builds the model, so doing the same gives the initial weights.
+    Carries ``model.stats``, ``model.classes`` and ``model.profile`` of ``model``.
+    """
+    torch.manual_seed(seed)
+    start = build_model(model.profile, model.classifier.fc8.out_features)
+    start.stats, start.classes, start.profile = model.stats, model.classes, model.profile
+    return start.eval()
+
+
+def _val_files(root: str | os.PathLike | None) -> list[list[str]]:
+    """Validation image paths per class, in label order, each list sorted by file name."""
+    folder = ImageFolder(find_dataset("imagenette", root) / "val")
+    files: list[list[str]] = [[] for _ in folder.classes]
+    for path, label in folder.samples:
+        files[label].append(path)
+    return files
+
+
+def imagenette_image(
+    wnid: str,
+    index: int,
+    size: int,
+    stats: dict[str, torch.Tensor],
+    root: str | os.PathLike | None = None,
+) -> torch.Tensor:
+    """The ``index``-th validation image (sorted by file name) of class ``wnid``.
+
+    Resized and centre-cropped to ``size`` as in evaluation
+    (:func:`alexnet_lab.augment.eval_transform`), normalized with ``stats`` (a model's
+    ``model.stats``). Returns: (3, size, size).
+    """
+    label = IMAGENETTE_WNIDS.index(wnid)
+    return eval_transform(size, stats)(load_rgb(_val_files(root)[label][index]))
+
+
+def imagenette_batch(
+    n: int, size: int, stats: dict[str, torch.Tensor], root: str | os.PathLike | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` validation images taken in turn from the 10 classes (first files first).
+
+    Prepared as by :func:`imagenette_image`. Returns: images (n, 3, size, size) and
+    labels (n,) in Imagenette label order.
+    """
+    files = _val_files(root)
+    transform = eval_transform(size, stats)
+    images, labels = [], []
+    for i in range(n):
+        label, index = i % len(files), i // len(files)
+        images.append(transform(load_rgb(files[label][index])))
+        labels.append(label)
+    return torch.stack(images), torch.tensor(labels)
