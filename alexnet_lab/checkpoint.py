@@ -8,12 +8,15 @@ with ``torch.load(weights_only=True)`` (no code runs while loading). Keys:
   epoch boundary, more after Ctrl-C) and "order", that epoch's shuffled indices;
 * "rng": the torch (CPU and CUDA), Python and data/augmentation generator states;
 * "history": one dict of metrics per epoch (also in ``history.json``);
-* "config": the profile and options the run was started with, "stats": colour statistics
-  of the training pack, "classes": class names in label order.
+* "config": the :class:`~alexnet_lab.config.Config` as a dict, "variant": its name,
+  "dataset": the dataset folder, "stats": the colour statistics inputs are normalized with,
+  "classes": class names in label order.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from pathlib import Path
 
@@ -44,12 +47,11 @@ def _cpu_copy(obj: object) -> object:
 class CheckpointWriter:
     """Writes checkpoints to ``path`` in a background thread, while training goes on.
 
-    A checkpoint holds 0.5 GB (weights and momentum). Writing one took 0.3-1.3 s on the VM of
-    ``bench/README.md``; the training steps of a gpu-profile epoch take 0.65 s on an H100.
-    :meth:`save` copies the state's tensors to the CPU (the next steps change the weights in
-    place) and writes the copy atomically (temporary file, then ``os.replace``) in a thread.
-    The next :meth:`save`, :meth:`wait` and the end of the ``with`` block wait for that write,
-    and raise its error if it failed.
+    A checkpoint holds 0.5 GB (weights and momentum), so writing it can take as long as a
+    fast epoch. :meth:`save` copies the state's tensors to the CPU (the next steps change the
+    weights in place) and writes the copy atomically (temporary file, then ``os.replace``) in
+    a thread, then ``history.json`` from its "history". The next :meth:`save`, :meth:`wait`
+    and the end of the ``with`` block wait for that write, and raise its error if it failed.
     """
 
     def __init__(self, path: Path) -> None:
@@ -66,6 +68,11 @@ class CheckpointWriter:
     def _write(self, snapshot: dict) -> None:
         try:
             save_atomic(snapshot, self.path)
+            # history.json follows the checkpoint, so it never gets ahead of it.
+            history = self.path.with_name(HISTORY)
+            tmp = history.with_name(f".{HISTORY}.tmp")
+            tmp.write_text(json.dumps(snapshot["history"], indent=1))
+            os.replace(tmp, history)
         except BaseException as e:  # handed to the training thread by wait()
             self._error = e
 
@@ -92,9 +99,15 @@ def load_checkpoint(path: Path) -> dict:
     if not path.exists():
         raise CheckpointError(f"No checkpoint at {path}. Train one with `alexnet-lab train`.")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise CheckpointError(f"Cannot read checkpoint {path}: {type(e).__name__}: {e}") from e
+    if not isinstance(ck, dict) or not {"model", "config", "epoch"} <= set(ck):
+        raise CheckpointError(
+            f"{path} is not an alexnet-lab checkpoint (a plain state_dict or tensor?): it has "
+            "no model, config and epoch. `alexnet-lab train` writes them."
+        )
+    return ck
 
 
 def load_model_state(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:

@@ -41,30 +41,32 @@ def _layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace):
+    from alexnet_lab.config import get_profile, with_overrides
+
+    return with_overrides(get_profile(args.profile), args.set or [])
+
+
 def _pack(args: argparse.Namespace) -> int:
     from alexnet_lab.augment import resize_for
-    from alexnet_lab.config import get_profile
+    from alexnet_lab.data import eval_split, find_data
     from alexnet_lab.pack import PACKS, ensure_pack
-    from alexnet_lab.train import find_data
 
-    p = get_profile(args.profile)
-    dataset = find_data(args.data)
-    for split, n in (("train", p.train_per_class), ("val", p.val_per_class)):
-        print(ensure_pack(dataset, split, resize_for(p.image_size), n, args.out or PACKS))
+    c = _config(args)
+    dataset = find_data(args.data, c.dataset)
+    for split, n in (("train", c.train_per_class), (eval_split(dataset), c.val_per_class)):
+        print(ensure_pack(dataset, split, resize_for(c.image_size), n, args.out or PACKS))
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
-    from alexnet_lab.config import get_profile
     from alexnet_lab.train import train
     from alexnet_lab.trained import run_dir
 
-    p = get_profile(args.profile)
-    out = args.out or run_dir(p.name)
+    config = _config(args)
+    out = args.out or run_dir(config)
     try:
-        history = train(
-            p, out, args.data, epochs=args.epochs, resume=args.resume, compile=args.compile
-        )
+        history = train(config, out, args.data, resume=args.resume, compile=args.compile)
     except KeyboardInterrupt:
         return 130
     if history:
@@ -73,33 +75,48 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _experiment(args: argparse.Namespace) -> int:
+    from alexnet_lab.config import get_profile
+    from alexnet_lab.experiments import run_experiment
+
+    try:
+        path = run_experiment(args.name, get_profile(args.profile), args.data, out=args.out)
+    except KeyboardInterrupt:
+        return 130
+    print(f"results: {path}")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
     from alexnet_lab.augment import resize_for
     from alexnet_lab.chapters import device
+    from alexnet_lab.data import eval_split, find_data
     from alexnet_lab.evaluate import evaluate
     from alexnet_lab.pack import PACKS, ensure_pack, load_pack
-    from alexnet_lab.train import find_data
-    from alexnet_lab.trained import model_from_checkpoint
+    from alexnet_lab.trained import load_run
 
-    model = model_from_checkpoint(args.checkpoint)
+    model, meta = load_run(args.checkpoint)
     model.to(device())  # the first GPU if there is one
-    p = model.profile
-    per_class = p.val_per_class if args.split == "val" else p.train_per_class
-    path = ensure_pack(find_data(args.data), args.split, resize_for(p.image_size), per_class, PACKS)
+    c = meta.config
+    dataset = find_data(args.data, c.dataset)
+    split = eval_split(dataset) if args.split == "val" else "train"
+    path = ensure_pack(dataset, split, resize_for(c.image_size), None, PACKS)
     pack = load_pack(path)
-    if pack["classes"] != model.classes:
-        raise ValueError(f"{path} has other classes than the checkpoint {args.checkpoint}")
+    if pack["classes"] != meta.classes:
+        raise ValueError(
+            f"{dataset} has other classes than the checkpoint {args.checkpoint} was trained on"
+        )
     result = evaluate(
-        model, pack["images"], pack["labels"], p.image_size, model.stats, ten=args.ten_crop
+        model, pack["images"], pack["labels"], c.image_size, meta.stats, ten=args.ten_crop
     )
-    result.update(crops="ten" if args.ten_crop else "centre", split=args.split)
+    result.update(crops="ten" if args.ten_crop else "centre", split=split)
     if args.json:
         print(json.dumps(result))
     else:
         print(
-            f"{args.split} ({result['n']} images, {result['crops']} crop): "
+            f"{split} ({result['n']} images, {result['crops']} crop): "
             f"top-1 {result['top1']:.2f}%, top-5 {result['top5']:.2f}%, loss {result['loss']:.3f}"
         )
     return 0
@@ -125,21 +142,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_layers)
 
     profiles = ["smoke", "cpu", "gpu"]
-    data_help = "data root holding Imagenette, or a dataset folder (default: $ALEXNET_LAB_DATA)"
+    data_help = "a dataset folder, or the data root holding it (default: $ALEXNET_LAB_DATA)"
     p = sub.add_parser("pack", help="decode a profile's train and val images into packs/")
     p.add_argument("--profile", choices=profiles, help="default: $ALEXNET_LAB_PROFILE")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="override a field")
     p.add_argument("--data", help=data_help)
     p.add_argument("--out", help="folder for the packs (default: packs/ in the repository)")
     p.set_defaults(func=_pack)
 
-    p = sub.add_parser("train", help="train AlexNet with a profile's recipe")
+    set_help = "override a config field, e.g. --set lrn=false --set seed=1 (repeatable)"
+    p = sub.add_parser("train", help="train AlexNet with a profile's recipe and overrides")
     p.add_argument("--profile", choices=profiles, help="default: $ALEXNET_LAB_PROFILE")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help=set_help)
     p.add_argument("--data", help=data_help)
-    p.add_argument("--out", help="run folder (default: runs/<profile> in the repository)")
-    p.add_argument("--epochs", type=int, help="total epochs (default: the profile's)")
+    p.add_argument("--out", help="run folder (default: runs/<profile>/<variant>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--compile", action="store_true", help="use torch.compile")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("experiment", help="train every variant of a named study")
+    p.add_argument("name", help="the study (see alexnet_lab.experiments.STUDIES)")
+    p.add_argument("--profile", choices=profiles, help="default: $ALEXNET_LAB_PROFILE")
+    p.add_argument("--data", help=data_help)
+    p.add_argument("--out", help="results JSON (default: runs/<profile>/experiments/NAME.json)")
+    p.set_defaults(func=_experiment)
 
     p = sub.add_parser(
         "evaluate", help="top-1 and top-5 accuracy of a checkpoint (on a GPU if there is one)"

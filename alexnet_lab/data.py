@@ -20,8 +20,10 @@ from pathlib import Path
 import torchvision
 from PIL import Image
 
+from alexnet_lab.paths import REPO_DATA
+
 DATA_ENV = "ALEXNET_LAB_DATA"
-REPO_DATA = Path(__file__).resolve().parent.parent / "data"
+
 
 # Folder names an Imagenette copy may have, best first: the 224x224 copy used by the
 # book, then the official archives (same layout, larger images).
@@ -79,6 +81,25 @@ def find_dataset(name: str, root: str | os.PathLike | None = None, download: boo
         f"Dataset {name!r} not found: none of {', '.join(candidates)} is in {base}. "
         + _layout_help(base)
         + hint
+    )
+
+
+def find_data(data: str | os.PathLike | None, name: str = "imagenette") -> Path:
+    """A dataset folder: ``data`` itself if it holds ``train/``, else dataset ``name`` under
+    the data root ``data`` (see :func:`find_dataset`)."""
+    if data is not None and (Path(data) / "train").is_dir():
+        return Path(data)
+    return find_dataset(name, data)
+
+
+def eval_split(dataset: str | os.PathLike) -> str:
+    """The split a dataset is evaluated on: "val" (Imagenette) or, without one, "test"
+    (CIFAR-10)."""
+    for split in ("val", "test"):
+        if (Path(dataset) / split).is_dir():
+            return split
+    raise DataNotFoundError(
+        f"{dataset} has no val/ or test/ folder to evaluate on. " + _layout_help(Path(dataset))
     )
 
 

@@ -73,8 +73,8 @@ class _LRNFunction(torch.autograd.Function):
 
     In one piece (on a GPU, or a small batch) s and d are kept for the backward pass. A large
     CPU batch goes through in slices (:func:`_batch_slices`) and keeps only ``a``; the backward
-    pass recomputes s and d slice by slice. Recomputing them everywhere cost an H100 a fifth of
-    its eager speed; on the CPU it is part of what made the slices 3x faster.
+    pass recomputes s and d slice by slice (``bench/README.md`` says why each path is faster
+    where it is used).
     """
 
     @staticmethod
@@ -112,10 +112,9 @@ class LocalResponseNorm(nn.Module):
 
     The sum runs over the ``n`` maps centred on map i, with k=2, n=5, alpha=1e-4, beta=0.75.
     ``nn.LocalResponseNorm`` divides alpha by n, so it equals this module only with
-    ``alpha=5e-4``; this one also computes in float32 under bf16 autocast (in bf16, k + alpha
-    * sum rounds to k) and has a written-out backward pass. On 2 CPU cores, forward and
-    backward after conv1 take 52-58 ms at batch 128 and 112 px, a third of the time of the
-    previous version (``bench/README.md``, "CPU, third look").
+    ``alpha=5e-4`` (:func:`torch_lrn`); this one also computes in float32 under bf16 autocast
+    (in bf16, k + alpha * sum rounds to k) and has a written-out backward pass.
+    :class:`PlainLRN` is the same formula left to autograd.
 
     Shape: (N, C, H, W) -> (N, C, H, W).
     """
@@ -129,6 +128,24 @@ class LocalResponseNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class PlainLRN(nn.Module):
+    """The paper's LRN in plain tensor operations, b = a * (k + alpha * sum a^2)^-beta, with
+    the backward pass left to autograd (or to ``torch.compile``).
+
+    Shape: (N, C, H, W) -> (N, C, H, W).
+    """
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        x = a.float()
+        return (x * lrn_scale(x)[1]).to(a.dtype)
+
+
+def torch_lrn() -> nn.LocalResponseNorm:
+    """PyTorch's ``nn.LocalResponseNorm`` with the paper's constants: it divides alpha by the
+    window size, so it takes ``alpha * n``."""
+    return nn.LocalResponseNorm(LRN_N, alpha=LRN_ALPHA * LRN_N, beta=LRN_BETA, k=LRN_K)
 
 
 class CeilConv2d(nn.Conv2d):
@@ -331,9 +348,15 @@ def torchvision_alexnet(num_classes: int = 1000, weights: str | None = None) -> 
 
 
 class ColumnConv(nn.Module):
-    """A groups=2 convolution as two convolutions on the two halves of the channels."""
+    """A ``groups=2`` convolution run as the paper ran it: one convolution per column (GPU),
+    each on its half of the input maps, outputs concatenated. Shares ``conv``'s weights.
+
+    Shape: (N, C_in, H, W) -> (N, C_out, H', W'), the same as ``conv``.
+    """
 
     def __init__(self, conv: nn.Conv2d) -> None:
+        if conv.groups != 2:
+            raise ValueError(f"ColumnConv splits a groups=2 convolution, got groups={conv.groups}")
         super().__init__()
         self.conv = conv
 

@@ -26,8 +26,7 @@ from tqdm.auto import tqdm
 
 from alexnet_lab.augment import pca_colour_stats
 from alexnet_lab.data import ImageFolder, load_rgb
-
-PACKS = Path(__file__).resolve().parent.parent / "packs"
+from alexnet_lab.paths import PACKS
 
 
 def pack_name(dataset: Path, split: str, side: int, per_class: int | None) -> str:

@@ -8,9 +8,9 @@ import torch
 def use_bf16(device: torch.device) -> bool:
     """True on a CUDA GPU and on CPUs with native bfloat16 arithmetic (AVX512-BF16 or AMX).
 
-    There bf16 autocast with channels_last tensors is faster than float32: about 2x for
-    the paper net on an H100 and 1.4x on 2 AMD EPYC cores (``bench/README.md``). CPUs
-    without it would emulate bf16, so they keep float32.
+    There bf16 autocast with channels_last tensors is faster than float32
+    (``bench/README.md`` has the measurements). CPUs without it would emulate bf16, so they
+    keep float32.
     """
     if device.type == "cuda":
         return True

@@ -1,14 +1,15 @@
-"""Train AlexNet the paper's way, on packed images that live on the training device.
+"""Train AlexNet on packed images that live on the training device.
 
-One function, :func:`train`, does it all: pack the data (once), augment every batch on the
-device (:func:`alexnet_lab.augment.train_batch`), step SGD, evaluate the centre crops of the
-validation set after every epoch, and write ``checkpoint.pt`` and ``history.json`` into the
-run folder. Ctrl-C saves the exact state before stopping; ``resume=True`` continues from it
-and gives the same weights as a run that was never stopped.
+:func:`train` wires three pieces: :func:`train_one_epoch` (augment every batch on the
+device with :func:`alexnet_lab.augment.train_batch`, step SGD), :func:`evaluate_epoch`
+(centre crops of the validation set) and a checkpoint after every epoch
+(:func:`checkpoint_state`, written by :class:`~alexnet_lab.checkpoint.CheckpointWriter`
+with ``history.json`` beside it). Ctrl-C or SIGTERM saves the exact state before stopping;
+``resume=True`` continues from it and gives the same weights as a run that never stopped.
 
 Launched by ``torchrun`` (``RANK`` and ``WORLD_SIZE`` set), it trains with
 DistributedDataParallel: each of the W processes takes 1/W of every batch of
-``profile.batch_size`` images, so the result matches one process (up to float rounding and
+``config.batch_size`` images, so the result matches one process (up to float rounding and
 dropout masks).
 
 On a GPU, and on CPUs with native bf16 (:func:`alexnet_lab.precision.use_bf16`), batches go
@@ -19,12 +20,12 @@ runs it through ``torch.compile``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import random
 import signal
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -37,69 +38,79 @@ from tqdm.auto import tqdm
 from alexnet_lab import augment
 from alexnet_lab.checkpoint import (
     CHECKPOINT,
-    HISTORY,
     CheckpointError,
     CheckpointWriter,
     load_checkpoint,
     load_model_state,
 )
-from alexnet_lab.config import Profile
-from alexnet_lab.data import find_dataset
+from alexnet_lab.config import (
+    MOMENTUM,
+    PLATEAU_PATIENCE,
+    WEIGHT_DECAY,
+    Config,
+    config_diff,
+    variant_name,
+)
+from alexnet_lab.data import eval_split, find_data
 from alexnet_lab.evaluate import evaluate, topk_correct
 from alexnet_lab.model import AlexNet
 from alexnet_lab.pack import ensure_pack, load_pack, quiet
 from alexnet_lab.precision import use_bf16
 
+__all__ = ["train", "train_one_epoch", "evaluate_epoch", "build_model", "find_data"]
+
 STATS = ("mean", "std", "eigvals", "eigvecs")
-MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4  # the paper's SGD (section 5)
-PLATEAU_PATIENCE = 5  # epochs without a new best val top-1 before lr / 10
-# Profile fields a resumed run must share with its checkpoint.
-SAME_ON_RESUME = (
-    "image_size", "train_per_class", "val_per_class", "batch_size", "lr", "schedule", "init",
-    "dropout", "min_crop_area", "label_smoothing", "warmup_epochs",
-)  # fmt: skip
 
 
 class DivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-def find_data(data: str | os.PathLike | None) -> Path:
-    """A dataset folder with train/ and val/: ``data`` itself, or the Imagenette copy under
-    the data root ``data`` (see :func:`alexnet_lab.data.find_dataset`)."""
-    if data is not None and (Path(data) / "train").is_dir():
-        return Path(data)
-    return find_dataset("imagenette", data)
+def build_model(config: Config, num_classes: int) -> AlexNet:
+    """The AlexNet that ``config`` describes (LRN, pooling, dropout, columns, activation,
+    init)."""
+    return AlexNet(
+        num_classes,
+        lrn=config.lrn,
+        overlap_pool=config.overlap_pool,
+        dropout=config.dropout,
+        two_columns=config.two_columns,
+        activation=config.activation,
+        init=config.init,
+    )
 
 
-def build_model(profile: Profile, num_classes: int) -> AlexNet:
-    """The paper's two-column AlexNet with the profile's init and dropout."""
-    return AlexNet(num_classes, init=profile.init, dropout=profile.dropout)
+def input_stats(pack: dict, config: Config) -> dict[str, torch.Tensor]:
+    """The colour statistics inputs are normalized with (see :func:`augment.normalize`).
+
+    "mean_std": the pack's per-channel mean and std (0..1 pixels). "mean", the paper's:
+    the mean is subtracted from 0..255 pixels, which :func:`augment.normalize` computes with
+    a std of 1/255.
+    """
+    stats = {k: pack[k] for k in STATS}
+    if config.normalize == "mean":
+        stats["std"] = torch.full_like(stats["std"], 1 / 255)
+    return stats
 
 
-def make_scheduler(opt: torch.optim.Optimizer, profile: Profile, epochs: int, steps: int):
-    """ReduceLROnPlateau on val top-1 (stepped per epoch) or cosine over ``epochs`` of
-    ``steps`` batches, after ``profile.warmup_epochs`` of linear warm-up (stepped per batch)."""
-    if profile.schedule == "plateau":
+def make_scheduler(opt: torch.optim.Optimizer, config: Config, steps: int):
+    """ReduceLROnPlateau on val top-1 (stepped per epoch) or cosine over ``config.epochs`` of
+    ``steps`` batches, after ``config.warmup_epochs`` of linear warm-up (stepped per batch)."""
+    if config.schedule == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, mode="max", factor=0.1, patience=PLATEAU_PATIENCE
         )
-    if profile.schedule == "cosine":
-        warm = profile.warmup_epochs * steps
-        cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps - warm)
-        if not warm:
-            return cosine
-        linear = torch.optim.lr_scheduler.LinearLR(opt, 1 / warm, total_iters=warm)
-        return torch.optim.lr_scheduler.SequentialLR(opt, [linear, cosine], milestones=[warm])
-    raise ValueError(f"schedule must be 'plateau' or 'cosine', got {profile.schedule!r}")
+    warm = config.warmup_epochs * steps
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs * steps - warm)
+    if not warm:
+        return cosine
+    linear = torch.optim.lr_scheduler.LinearLR(opt, 1 / warm, total_iters=warm)
+    return torch.optim.lr_scheduler.SequentialLR(opt, [linear, cosine], milestones=[warm])
 
 
 def sgd(model: nn.Module, lr: float) -> torch.optim.SGD:
-    """The paper's optimizer: SGD with momentum 0.9 and weight decay 5e-4.
-
-    PyTorch's fused implementation updates each tensor in one pass; on 2 CPU cores it took
-    22 ms per step against 115 ms for the default one (61M parameters).
-    """
+    """The paper's optimizer: SGD with momentum 0.9 and weight decay 5e-4 (PyTorch's fused
+    implementation, which updates each tensor in one pass)."""
     return torch.optim.SGD(
         model.parameters(), lr=lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY, fused=True
     )
@@ -139,6 +150,33 @@ def train_step(
     return sums
 
 
+@dataclass
+class Progress:
+    """Where a run stands: what a checkpoint stores besides the weights and optimizer.
+
+    ``step`` counts the batches done in epoch ``epoch + 1`` (0 at an epoch boundary), with
+    that epoch's shuffled ``order`` and running ``sums`` (loss, top-1, top-5, images).
+    """
+
+    epoch: int = 0
+    step: int = 0
+    order: torch.Tensor | None = None
+    sums: torch.Tensor = field(default_factory=lambda: torch.zeros(4, dtype=torch.float64))
+    history: list[dict] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+@dataclass
+class Batches:
+    """The training images on the device and how one process takes its part of a batch."""
+
+    images: torch.Tensor  # (N, 3, S, S) uint8
+    labels: torch.Tensor  # (N,)
+    stats: dict[str, torch.Tensor]
+    rank: int = 0
+    world: int = 1
+
+
 def _rng_state(gen: torch.Generator) -> dict:
     state = {"torch": torch.get_rng_state(), "python": random.getstate(), "data": gen.get_state()}
     if torch.cuda.is_available():
@@ -154,70 +192,182 @@ def _set_rng_state(state: dict, gen: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _check_config(saved: dict, profile: Profile, path: Path) -> None:
-    diff = [
-        f"{k}: checkpoint {saved['profile'].get(k)!r}, now {getattr(profile, k)!r}"
-        for k in SAME_ON_RESUME
-        if saved["profile"].get(k) != getattr(profile, k)
-    ]
-    if diff:
-        raise CheckpointError(f"Cannot resume {path} with a different setup: {'; '.join(diff)}")
+class StopFlag:
+    """Turns the first Ctrl-C (SIGINT) or SIGTERM into a flag that the loop checks after each
+    step; a second one stops at once."""
 
-
-def _write_history(history: list[dict], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(history, indent=1))
-    os.replace(tmp, path)
-
-
-class _StopFlag:
-    """Turns the first Ctrl-C (SIGINT) into a flag that the loop checks after each step."""
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.set = False
-        self.previous = None
+        self.previous: dict = {}
 
-    def __enter__(self) -> _StopFlag:
-        try:
-            self.previous = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread: leave Ctrl-C alone
-            self.previous = None
+    def __enter__(self) -> StopFlag:
+        for sig in self.SIGNALS:
+            try:
+                self.previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave the signals alone
+                pass
         return self
 
     def _handle(self, signum, frame) -> None:
-        if self.set:  # a second Ctrl-C stops at once
+        if self.set:
             raise KeyboardInterrupt
         self.set = True
 
     def __exit__(self, *exc) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for sig, previous in self.previous.items():
+            signal.signal(sig, previous)
+
+
+def train_one_epoch(
+    net: nn.Module,
+    opt: torch.optim.Optimizer,
+    sched,
+    data: Batches,
+    config: Config,
+    progress: Progress,
+    gen: torch.Generator,
+    amp: bool,
+    stop: StopFlag | None = None,
+    show: bool = False,
+) -> float:
+    """Train epoch ``progress.epoch + 1`` from batch ``progress.step``; update ``progress``.
+
+    Returns the images per second of this process group. If ``stop`` is set after a step,
+    returns at once with ``progress.step`` at the next batch (the caller saves and stops);
+    otherwise ``progress.step`` is the number of batches.
+    """
+    n, batch = len(data.images), config.batch_size
+    steps, local = n // batch, batch // data.world  # the last incomplete batch is dropped
+    part = slice(data.rank * local, (data.rank + 1) * local)
+    if progress.step == 0:
+        progress.order = torch.randperm(n, generator=gen)
+        progress.sums = torch.zeros(4, dtype=torch.float64)
+    side = data.images.shape[-1]
+    bar = tqdm(range(progress.step, steps), desc=f"epoch {progress.epoch + 1}", leave=False,
+               disable=not show)  # fmt: skip
+    start, seen = time.perf_counter(), 0
+    for step in bar:
+        params = augment.draw_augmentation(
+            batch, side, config.image_size, config.min_crop_area, gen
+        )
+        if not config.pca_colour:
+            params[5].zero_()
+        idx = progress.order[step * batch : (step + 1) * batch][part].to(data.images.device)
+        x = augment.train_batch(
+            data.images[idx], config.image_size, data.stats, params=[p[part] for p in params]
+        )
+        y = data.labels[idx]
+        try:
+            batch_sums = train_step(net, opt, x, y, amp, config.label_smoothing)
+        except DivergedError as e:
+            raise DivergedError(
+                f"{e} at epoch {progress.epoch + 1}, step {step + 1} (lr "
+                f"{opt.param_groups[0]['lr']:g}). Lower the learning rate, or check the inputs "
+                "for NaN or inf."
+            ) from None
+        if config.schedule == "cosine":
+            sched.step()
+        progress.sums += torch.cat([batch_sums.double(), torch.tensor([len(y)])])
+        progress.step = step + 1
+        seen += len(y) * data.world
+        if show:
+            s = progress.sums
+            bar.set_postfix(loss=f"{s[0] / s[3]:.3f}", top1=f"{100 * s[1] / s[3]:.1f}%",
+                            img_s=f"{seen / (time.perf_counter() - start):.0f}")  # fmt: skip
+        if stop is not None and stop.set:
+            break
+    return seen / max(time.perf_counter() - start, 1e-9)
+
+
+def evaluate_epoch(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    config: Config,
+    stats: dict[str, torch.Tensor],
+    amp: bool,
+    distributed: bool = False,
+) -> dict[str, float]:
+    """Loss, top-1 and top-5 (%) of the centre crops of ``images`` (N, 3, S, S) uint8, summed
+    over all processes when ``distributed``."""
+    val = evaluate(model, images, labels, config.image_size, stats, bf16=amp)
+    sums = torch.tensor([val["loss"], val["top1"], val["top5"], 1.0]) * val["n"]
+    if distributed:
+        dist.all_reduce(sums)
+    return {"loss": (sums[0] / sums[3]).item(), "top1": (sums[1] / sums[3]).item(),
+            "top5": (sums[2] / sums[3]).item()}  # fmt: skip
+
+
+def checkpoint_state(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    sched,
+    gen: torch.Generator,
+    progress: Progress,
+    config: Config,
+    meta: dict,
+) -> dict:
+    """Everything a checkpoint holds (see :mod:`alexnet_lab.checkpoint`), in one place."""
+    return {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "rng": _rng_state(gen),
+        "epoch": progress.epoch,
+        "step": progress.step,
+        "order": progress.order if progress.step else None,
+        "sums": progress.sums,
+        "elapsed": progress.elapsed,
+        "history": progress.history,
+        "config": dataclasses.asdict(config),
+        "variant": variant_name(config),
+        **meta,  # "dataset", "classes", "stats"
+    }
+
+
+def check_resume(saved: dict, config: Config, path: Path) -> None:
+    """Refuse to resume ``path`` (saved config dict) with a config that trains something else.
+
+    Only ``epochs`` may change, and only with the plateau schedule: a cosine schedule is
+    planned for its run length, so a longer run needs a new run folder.
+    """
+    diff = config_diff(saved, config.recipe())
+    changed = [f"{k}: checkpoint {old!r}, now {new!r}" for k, (old, new) in diff.items()]
+    if changed == [] or (list(diff) == ["epochs"] and config.schedule == "plateau"):
+        return
+    hint = (
+        " A cosine schedule decays to 0 at the end of the planned epochs, so a run cannot be "
+        "extended: train a new variant (--set epochs=N) instead."
+        if "epochs" in diff
+        else ""
+    )
+    raise CheckpointError(
+        f"Cannot resume {path} with a different config: {'; '.join(changed)}.{hint}"
+    )
 
 
 def train(
-    profile: Profile,
+    config: Config,
     out: str | os.PathLike,
     data: str | os.PathLike | None = None,
     *,
-    epochs: int | None = None,
     resume: bool = False,
     packs: str | os.PathLike | None = None,
     compile: bool = False,
-    seed: int = 0,
     bf16: bool | None = None,
 ) -> list[dict]:
-    """Train AlexNet with ``profile``'s recipe and write the run into the folder ``out``.
+    """Train AlexNet as ``config`` says and write the run into the folder ``out``.
 
     Args:
-        profile: sizes and recipe (see :mod:`alexnet_lab.config`).
+        config: data, recipe and architecture (see :mod:`alexnet_lab.config`).
         out: run folder; gets ``checkpoint.pt`` and ``history.json`` after every epoch.
         data: a dataset folder (``<data>/{train,val}/<class>/``) or a data root holding
-            Imagenette; None: ``$ALEXNET_LAB_DATA``.
-        epochs: total epochs (default ``profile.epochs``).
+            ``config.dataset``; None: ``$ALEXNET_LAB_DATA``.
         resume: continue the checkpoint in ``out`` (exactly where it stopped).
         packs: folder of the packed datasets (default ``packs/`` in the repository).
         compile: run the model through ``torch.compile``.
-        seed: seeds the weights, the data order, the augmentation and dropout.
         bf16: bf16 autocast and channels_last; None: where the hardware has bf16
             (:func:`alexnet_lab.precision.use_bf16`).
 
@@ -227,203 +377,137 @@ def train(
         "seconds" (wall time since the start of the run).
 
     Raises:
-        KeyboardInterrupt: after Ctrl-C, once the checkpoint is saved.
+        KeyboardInterrupt: after Ctrl-C or SIGTERM, once the checkpoint is saved.
         DivergedError: the loss became NaN or inf (names the epoch and step).
         CheckpointError: ``out`` already has a checkpoint and ``resume`` is False, or the
-            checkpoint does not fit the profile.
+            checkpoint was trained with another config.
     """
-    out = Path(out)
-    epochs = epochs or profile.epochs
     distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ
     own_group = distributed and not dist.is_initialized()
     if own_group:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:
-        return _train(profile, out, data, epochs, resume, packs, compile, seed, bf16, distributed)
+        return _train(config, Path(out), data, resume, packs, compile, bf16, distributed)
     finally:
         if own_group:
             dist.destroy_process_group()
 
 
-def _train(
-    profile: Profile,
-    out: Path,
-    data: str | os.PathLike | None,
-    epochs: int,
-    resume: bool,
-    packs: str | os.PathLike | None,
-    compile: bool,
-    seed: int,
-    bf16: bool | None,
-    distributed: bool,
-) -> list[dict]:
+def _train(config, out, data, resume, packs, compile, bf16, distributed) -> list[dict]:
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     if torch.cuda.is_available():
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
     else:
         device = torch.device("cpu")
-    fast = use_bf16(device) if bf16 is None else bf16
+    amp = use_bf16(device) if bf16 is None else bf16
     torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed shapes: fastest kernels
     path = out / CHECKPOINT
     if path.exists() and not resume:
         raise CheckpointError(
             f"{path} exists: resume it (--resume) or choose another run folder (--out)."
         )
-    if profile.batch_size % world:
-        raise ValueError(f"batch size {profile.batch_size} does not split over {world} processes")
+    if config.batch_size % world:
+        raise ValueError(f"batch size {config.batch_size} does not split over {world} processes")
     out.mkdir(parents=True, exist_ok=True)
 
     # Data: packed once, then held on the device as uint8.
-    dataset = find_data(data)
-    side = augment.resize_for(profile.image_size)
-    splits = (("train", profile.train_per_class), ("val", profile.val_per_class))
+    dataset = find_data(data, config.dataset)
+    side = augment.resize_for(config.image_size)
+    splits = (("train", config.train_per_class), (eval_split(dataset), config.val_per_class))
     if rank > 0:
         dist.barrier()  # wait for rank 0 to write the packs
     tr, va = (load_pack(ensure_pack(dataset, split, side, n, packs)) for split, n in splits)
     if rank == 0 and distributed:
         dist.barrier()
-    stats = {k: tr[k].to(device) for k in STATS}
-    x_train, y_train = tr["images"].to(device), tr["labels"].to(device)
+    stats = input_stats(tr, config)
+    batches = Batches(tr["images"].to(device), tr["labels"].to(device),
+                      {k: v.to(device) for k, v in stats.items()}, rank, world)  # fmt: skip
     x_val, y_val = va["images"][rank::world].to(device), va["labels"][rank::world].to(device)
-    n_train, batch, local = len(x_train), profile.batch_size, profile.batch_size // world
-    steps = n_train // batch  # the last incomplete batch is dropped
+    steps = len(batches.images) // config.batch_size
     if steps == 0:
-        raise ValueError(f"batch size {batch} is larger than the {n_train} training images")
+        raise ValueError(
+            f"batch size {config.batch_size} is larger than the {len(batches.images)} "
+            "training images"
+        )
 
-    torch.manual_seed(seed)
-    random.seed(seed)
-    gen = torch.Generator().manual_seed(seed)  # data order and augmentation
-    model = build_model(profile, len(tr["classes"])).to(device)
-    if fast:
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)  # data order and augmentation
+    model = build_model(config, len(tr["classes"])).to(device)
+    if amp:
         model = model.to(memory_format=torch.channels_last)
-    opt = sgd(model, profile.lr)
-    sched = make_scheduler(opt, profile, epochs, steps)
-    history: list[dict] = []
-    start_epoch, start_step, order, sums = 0, 0, None, torch.zeros(4, dtype=torch.float64)
-    elapsed = 0.0
+    opt = sgd(model, config.lr)
+    sched = make_scheduler(opt, config, steps)
+    progress = Progress()
     if resume and path.exists():
         ck = load_checkpoint(path)
-        _check_config(ck["config"], profile, path)
+        check_resume(ck["config"], config, path)
         load_model_state(model, ck["model"], path)
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         _set_rng_state(ck["rng"], gen)
-        history, start_epoch, start_step = ck["history"], ck["epoch"], ck["step"]
-        order, sums, elapsed = ck["order"], ck["sums"], ck["elapsed"]
+        progress = Progress(ck["epoch"], ck["step"], ck["order"], ck["sums"], ck["history"],
+                            ck["elapsed"])  # fmt: skip
     net = DistributedDataParallel(model) if distributed else model
     net = torch.compile(net) if compile else net
-    config = {"profile": dataclasses.asdict(profile), "epochs": epochs, "seed": seed}
-    config["dataset"] = str(dataset)
+    meta = {"dataset": str(dataset), "classes": tr["classes"], "stats": stats}
     show = rank == 0 and not quiet()
+    t0, elapsed0 = time.perf_counter(), progress.elapsed
 
-    def state(epoch: int, step: int) -> dict:
-        return {
-            "model": model.state_dict(),
-            "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(),
-            "rng": _rng_state(gen),
-            "epoch": epoch,
-            "step": step,
-            "order": order if step else None,
-            "sums": sums,
-            "elapsed": elapsed + time.perf_counter() - t0,
-            "history": history,
-            "config": config,
-            "stats": {k: v.cpu() for k, v in stats.items()},
-            "classes": tr["classes"],
-        }
+    def save(writer: CheckpointWriter) -> None:
+        progress.elapsed = elapsed0 + time.perf_counter() - t0
+        if rank == 0:
+            writer.save(checkpoint_state(model, opt, sched, gen, progress, config, meta))
 
-    t0 = time.perf_counter()
     if rank == 0:
         print(
-            f"Training {profile.name}: {n_train} images at {profile.image_size}px "
-            f"(packed at {side}px), {epochs} epochs of {steps} steps of {batch}, "
-            f"{profile.schedule} schedule, on {device} x{world}. Run folder: {out}",
+            f"Training {config.name}/{variant_name(config)}: {len(batches.images)} images at "
+            f"{config.image_size}px (packed at {side}px), {config.epochs} epochs of {steps} "
+            f"steps of {config.batch_size}, {config.schedule} schedule, on {device} x{world}. "
+            f"Run folder: {out}",
             flush=True,
         )
-    epoch_bar = tqdm(range(start_epoch, epochs), desc="epochs", disable=not show, initial=0)
-    with _StopFlag() as stop, CheckpointWriter(path) as checkpoint:
-        for epoch in epoch_bar:
+    epoch_bar = tqdm(range(progress.epoch, config.epochs), desc="epochs", disable=not show)
+    with StopFlag() as stop, CheckpointWriter(path) as writer:
+        for _ in epoch_bar:
             net.train()
-            if start_step == 0:
-                order = torch.randperm(n_train, generator=gen)
-                sums = torch.zeros(4, dtype=torch.float64)  # loss, top1, top5, n
-            bar = tqdm(range(start_step, steps), desc=f"epoch {epoch + 1}", leave=False,
-                       disable=not show)  # fmt: skip
-            t_epoch, seen = time.perf_counter(), 0
-            for step in bar:
-                params = augment.draw_augmentation(
-                    batch, side, profile.image_size, profile.min_crop_area, gen
-                )
-                part = slice(rank * local, (rank + 1) * local)
-                idx = order[step * batch : (step + 1) * batch][part].to(device, non_blocking=True)
-                x = augment.train_batch(
-                    x_train[idx], profile.image_size, stats, params=[p[part] for p in params]
-                )
-                y = y_train[idx]
-                try:
-                    batch_sums = train_step(net, opt, x, y, fast, profile.label_smoothing)
-                except DivergedError as e:
-                    raise DivergedError(
-                        f"{e} at epoch {epoch + 1}, step {step + 1} (lr "
-                        f"{opt.param_groups[0]['lr']:g}). Lower the learning rate, or check the "
-                        "inputs for NaN or inf."
-                    ) from None
-                if profile.schedule == "cosine":
-                    sched.step()
-                sums += torch.cat([batch_sums.double(), torch.tensor([len(y)])])
-                seen += len(y) * world
-                if show:
-                    bar.set_postfix(
-                        loss=f"{sums[0] / sums[3]:.3f}",
-                        top1=f"{100 * sums[1] / sums[3]:.1f}%",
-                        img_s=f"{seen / (time.perf_counter() - t_epoch):.0f}",
-                    )
-                if stop.set:
-                    if rank == 0:
-                        checkpoint.save(state(epoch, step + 1))
-                        checkpoint.wait()
-                        print(
-                            f"\nInterrupted at epoch {epoch + 1}, step {step + 1}: saved "
-                            f"{path}; continue with --resume.",
-                            flush=True,
-                        )
-                    raise KeyboardInterrupt
-            img_s = seen / (time.perf_counter() - t_epoch)
-            start_step = 0
+            img_s = train_one_epoch(net, opt, sched, batches, config, progress, gen, amp, stop,
+                                    show)  # fmt: skip
+            if stop.set:
+                save(writer)
+                writer.wait()
+                if rank == 0:
+                    print(f"\nInterrupted at epoch {progress.epoch + 1}, step {progress.step}: "
+                          f"saved {path}; continue with --resume.", flush=True)  # fmt: skip
+                raise KeyboardInterrupt
             if distributed:
-                dist.all_reduce(sums)
-            val = evaluate(model, x_val, y_val, profile.image_size, stats, bf16=fast)
-            val_sums = torch.tensor([val["loss"], val["top1"], val["top5"], 1.0]) * val["n"]
-            if distributed:
-                dist.all_reduce(val_sums)
+                dist.all_reduce(progress.sums)
+            val = evaluate_epoch(model, x_val, y_val, config, batches.stats, amp, distributed)
+            s = progress.sums
             row = {
-                "epoch": epoch + 1,
+                "epoch": progress.epoch + 1,
                 "lr": opt.param_groups[0]["lr"],
-                "train_loss": (sums[0] / sums[3]).item(),
-                "train_top1": (100 * sums[1] / sums[3]).item(),
-                "train_top5": (100 * sums[2] / sums[3]).item(),
-                "val_loss": (val_sums[0] / val_sums[3]).item(),
-                "val_top1": (val_sums[1] / val_sums[3]).item(),
-                "val_top5": (val_sums[2] / val_sums[3]).item(),
+                "train_loss": (s[0] / s[3]).item(),
+                "train_top1": (100 * s[1] / s[3]).item(),
+                "train_top5": (100 * s[2] / s[3]).item(),
+                "val_loss": val["loss"],
+                "val_top1": val["top1"],
+                "val_top5": val["top5"],
                 "img_per_s": img_s,
-                "seconds": elapsed + time.perf_counter() - t0,
+                "seconds": elapsed0 + time.perf_counter() - t0,
             }
-            history.append(row)
-            if profile.schedule == "plateau":
+            progress.history.append(row)
+            progress.epoch, progress.step = progress.epoch + 1, 0
+            if config.schedule == "plateau":
                 sched.step(row["val_top1"])
+            save(writer)
             if rank == 0:
-                checkpoint.save(state(epoch + 1, 0))
-                _write_history(history, out / HISTORY)
                 line = (
-                    f"epoch {epoch + 1}/{epochs}: train loss {row['train_loss']:.3f} top-1 "
-                    f"{row['train_top1']:.1f}% | val top-1 {row['val_top1']:.1f}% top-5 "
+                    f"epoch {row['epoch']}/{config.epochs}: train loss {row['train_loss']:.3f} "
+                    f"top-1 {row['train_top1']:.1f}% | val top-1 {row['val_top1']:.1f}% top-5 "
                     f"{row['val_top5']:.1f}% | lr {row['lr']:.2g}, {img_s:.0f} img/s, "
                     f"{row['seconds'] / 60:.1f} min"
                 )
-                if show:
-                    epoch_bar.write(line)
-                else:
-                    print(line, flush=True)
-    return history
+                epoch_bar.write(line) if show else print(line, flush=True)
+    return progress.history

@@ -1,94 +1,149 @@
-"""The model the book trains: load it (training it first if needed) and its history.
+"""Trained models: load one with what it was trained on, training it first if needed.
 
-Chapters call :func:`load_trained` for a trained AlexNet and :func:`load_history` for its
-training curves. Both read ``runs/<profile>/`` in the repository, which
-``alexnet-lab train --profile <profile>`` writes.
+Chapters call :func:`load_trained` for a trained AlexNet and its :class:`TrainedMeta`, and
+:func:`load_history` for its training curves. Both read ``runs/<profile>/<variant>/`` in
+the repository, which ``alexnet-lab train --profile <profile> [--set field=value ...]``
+writes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from alexnet_lab.checkpoint import CHECKPOINT, HISTORY, load_checkpoint, load_model_state
-from alexnet_lab.config import Profile, get_profile
+from alexnet_lab.checkpoint import (
+    CHECKPOINT,
+    HISTORY,
+    CheckpointError,
+    load_checkpoint,
+    load_model_state,
+)
+from alexnet_lab.config import Config, config_diff, get_profile, variant_name
 from alexnet_lab.model import AlexNet
+from alexnet_lab.paths import RUNS
 from alexnet_lab.train import build_model, train
 
-RUNS = Path(__file__).resolve().parent.parent / "runs"
+
+@dataclass(frozen=True)
+class TrainedMeta:
+    """What a trained model was trained with and how well it did, read from its checkpoint.
+
+    Attributes:
+        config: the :class:`~alexnet_lab.config.Config` of the run.
+        variant: its name (``"base"``, or the overridden fields).
+        classes: class folder names in label order.
+        stats: "mean" (3,), "std" (3,), "eigvals" (3,), "eigvecs" (3, 3): the colour
+            statistics its inputs are normalized with (:func:`alexnet_lab.augment.normalize`).
+        epochs: epochs trained.
+        metrics: the last epoch's row of the history ("val_top1", "val_top5", ...).
+        dataset: the dataset folder it was trained on.
+        path: the checkpoint file.
+    """
+
+    config: Config
+    variant: str
+    classes: list[str]
+    stats: dict[str, torch.Tensor]
+    epochs: int
+    metrics: dict[str, float]
+    dataset: str
+    path: Path
 
 
-def run_dir(profile: str | None = None, runs: str | os.PathLike | None = None) -> Path:
-    """The run folder of a profile: ``runs/<profile>`` (``runs`` defaults to the repo's)."""
-    return Path(runs or RUNS) / get_profile(profile).name
+def _as_config(profile: str | Config | None) -> Config:
+    return profile if isinstance(profile, Config) else get_profile(profile)
 
 
-def model_from_checkpoint(path: str | os.PathLike) -> AlexNet:
-    """The AlexNet stored in a checkpoint file (or run folder), in eval mode on the CPU."""
-    return _model(load_checkpoint(Path(path)), Path(path))
+def run_dir(profile: str | Config | None = None, runs: str | os.PathLike | None = None) -> Path:
+    """The run folder of a config: ``runs/<profile>/<variant>`` (``runs`` defaults to the
+    repository's)."""
+    config = _as_config(profile)
+    return Path(runs or RUNS) / config.name / variant_name(config)
 
 
-def _model(ck: dict, path: Path) -> AlexNet:
-    profile = Profile(**ck["config"]["profile"])
-    model = build_model(profile, len(ck["classes"]))
+def load_run(path: str | os.PathLike) -> tuple[AlexNet, TrainedMeta]:
+    """The AlexNet stored in a checkpoint file (or run folder), in eval mode on the CPU, and
+    its :class:`TrainedMeta`."""
+    path = Path(path)
+    ck = load_checkpoint(path)
+    path = path / CHECKPOINT if path.is_dir() else path
+    try:
+        config = Config(**ck["config"])
+    except TypeError as e:
+        raise CheckpointError(
+            f"{path} was written by another version of alexnet_lab ({e}); retrain it."
+        ) from e
+    model = build_model(config, len(ck["classes"]))
     load_model_state(model, ck["model"], path)
-    model.classes = ck["classes"]
-    model.stats = ck["stats"]
-    model.profile = profile
-    return model.eval()
+    meta = TrainedMeta(
+        config=config,
+        variant=ck["variant"],
+        classes=list(ck["classes"]),
+        stats=ck["stats"],
+        epochs=ck["epoch"],
+        metrics=ck["history"][-1] if ck["history"] else {},
+        dataset=ck["dataset"],
+        path=path,
+    )
+    return model.eval(), meta
 
 
 def load_trained(
-    profile: str | None = None,
+    profile: str | Config | None = None,
     data: str | os.PathLike | None = None,
     runs: str | os.PathLike | None = None,
-) -> AlexNet:
-    """The AlexNet trained with ``profile`` (default: the current one), in eval mode, on CPU.
+) -> tuple[AlexNet, TrainedMeta]:
+    """The AlexNet trained with ``profile`` (in eval mode, on the CPU) and its metadata.
 
-    If ``runs/<profile>/`` has no finished run, this trains one first (resuming an
-    unfinished one; through ``torch.compile`` where CUDA is available), printing how long that
-    takes. The model carries ``model.classes`` (class folder names in label order),
-    ``model.stats`` (the colour statistics its inputs are normalized with, see
-    :func:`alexnet_lab.augment.normalize`) and ``model.profile`` (the
-    :class:`~alexnet_lab.profiles.Profile` it was trained with).
+    If its run folder has no finished run, this trains one first (resuming an unfinished
+    one; through ``torch.compile`` where CUDA is available), saying how long that takes.
 
     Args:
-        profile: "smoke", "cpu" or "gpu"; None: ``$ALEXNET_LAB_PROFILE`` (see
-            :func:`alexnet_lab.profiles.get_profile`).
+        profile: "smoke", "cpu", "gpu", or a :class:`~alexnet_lab.config.Config` (a variant);
+            None: ``$ALEXNET_LAB_PROFILE`` (see :func:`alexnet_lab.config.get_profile`).
         data: data root or dataset folder for training (default ``$ALEXNET_LAB_DATA``).
         runs: folder of the run folders (default ``runs/`` in the repository).
     """
-    p = get_profile(profile)
-    folder = run_dir(p.name, runs)
+    config = _as_config(profile)
+    folder = run_dir(config, runs)
     path = folder / CHECKPOINT
     if path.exists():
-        ck = load_checkpoint(path)
-        if ck["epoch"] >= p.epochs:
-            return _model(ck, path)
+        model, meta = load_run(path)
+        diff = config_diff(meta.config.recipe(), config.recipe())
+        if diff:
+            changed = "; ".join(f"{k}: run {a!r}, asked {b!r}" for k, (a, b) in diff.items())
+            raise CheckpointError(
+                f"{path} was trained with another config ({changed}). Move the run folder "
+                "away to train this one, or load the run with load_run()."
+            )
+        if meta.epochs >= config.epochs:
+            return model, meta
     what = "Continuing the unfinished" if path.exists() else "No trained model yet; training a"
-    compile = torch.cuda.is_available()  # 1.9x the img/s of eager on an H100 (bench/README.md)
-    command = f"alexnet-lab train --profile {p.name}" + (" --compile" if compile else "")
-    epochs = f"{p.epochs} epoch" + ("s" if p.epochs > 1 else "")
+    compile = torch.cuda.is_available()
+    sets = "".join(f" --set {part}" for part in variant_name(config).split(",") if "=" in part)
+    command = f"alexnet-lab train --profile {config.name}{sets}" + (" --compile" * compile)
+    epochs = f"{config.epochs} epoch" + ("s" if config.epochs > 1 else "")
     print(
-        f"{what} '{p.name}' run in {folder}: {epochs}, about {p.minutes:g} min on "
-        f"{p.timed_on} (`{command}` does the same).",
+        f"{what} run in {folder}: {epochs}, about {config.minutes:g} min on "
+        f"{config.timed_on} (`{command}` does the same).",
         flush=True,
     )
-    train(p, folder, data, resume=path.exists(), compile=compile)
-    return model_from_checkpoint(path)
+    train(config, folder, data, resume=path.exists(), compile=compile)
+    return load_run(path)
 
 
 def load_history(
-    profile: str | None = None, runs: str | os.PathLike | None = None
+    profile: str | Config | None = None, runs: str | os.PathLike | None = None
 ) -> list[dict[str, float]]:
-    """Per-epoch metrics of the ``profile`` run (see :func:`alexnet_lab.train.train`)."""
+    """Per-epoch metrics of a run (see :func:`alexnet_lab.train.train`)."""
     path = run_dir(profile, runs) / HISTORY
     if not path.exists():
         raise FileNotFoundError(
             f"No training history at {path}. Train first: `alexnet-lab train --profile "
-            f"{get_profile(profile).name}` or load_trained()."
+            f"{_as_config(profile).name}` or load_trained()."
         )
     return json.loads(path.read_text())

@@ -40,7 +40,10 @@
 #   sweep       a sweep of cpu-profile recipes, 12 at a time on the GPU, to choose the cpu profile;
 #   gpu         the gpu profile, trained in full (its history, s/epoch, peak memory);
 #   throughput  project vs torchvision-reference pipeline at 224 px, for each batch size in
-#               $BATCH (default 128).
+#               $BATCH (default 128);
+#   chapters    every chapter executed in the gpu profile (times each; CHAPTERS_S limits it).
+# The PCA colour shift is now alpha * sqrt(lambda) * p (was alpha * lambda * p): the gpu
+# profile's accuracy must be measured again with it.
 # COMPILE=1 runs the gpu and throughput steps through torch.compile; VARIANTS names the
 # variants of the speed step (default all), SPEED_S and GPU_S their time limits in seconds.
 # Results land in $OUT: machine.txt, model_speed.json, cpu_sweep.json, gpu_profile.json,
@@ -90,6 +93,13 @@ for name in "$@"; do
             --runs "$RUNS/gpu" --parallel 1 --out "$OUT/gpu_profile.json" ${COMPILE:+--compile}
         timeout 90 python3 -m alexnet_lab.cli evaluate --data "$DATA" --ten-crop --json \
             --checkpoint "$(find "$RUNS/gpu" -name checkpoint.pt | head -1)" >"$OUT/gpu_ten_crop.json" ;;
+    chapters)
+        # Every chapter in the gpu profile, executed into copies under $OUT/book (the stored
+        # outputs stay the cpu profile's); load_trained trains runs/gpu/base first if it is
+        # missing. The history chapters also need imagenet-samples beside $DATA.
+        mkdir -p "$OUT/book" && cp book/*.ipynb "$OUT/book/"
+        ALEXNET_LAB_DATA=$(dirname "$DATA") ALEXNET_LAB_PROFILE=gpu timeout ${CHAPTERS_S:-500} \
+            python3 -m alexnet_lab.chapters.execute "$OUT/book" ;;
     throughput)
         for b in $BATCH; do
             timeout 90 python3 bench/train_throughput.py --data "$DATA" --size 224 --batch $b \

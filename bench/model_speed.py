@@ -32,35 +32,21 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 from train_throughput import machine, make_step, random_batches, timed
 
 from alexnet_lab.model import (
-    LRN_ALPHA,
-    LRN_BETA,
-    LRN_K,
-    LRN_N,
     AlexNet,
     ColumnConv,
+    PlainLRN,
     TorchvisionAlexNet,
-    lrn_scale,
+    torch_lrn,
 )
 from alexnet_lab.precision import use_bf16
 
 
 def with_nn_lrn(model: AlexNet) -> AlexNet:
-    for name in ("lrn1", "lrn2"):
-        lrn = nn.LocalResponseNorm(LRN_N, alpha=LRN_ALPHA * LRN_N, beta=LRN_BETA, k=LRN_K)
-        setattr(model.features, name, lrn)
+    model.features.lrn1, model.features.lrn2 = torch_lrn(), torch_lrn()
     return model
-
-
-class PlainLRN(nn.Module):
-    """The LRN without its written-out backward pass: autograd (or the compiler) derives it."""
-
-    def forward(self, a: torch.Tensor) -> torch.Tensor:
-        x = a.float()
-        return (x * lrn_scale(x)[1]).to(a.dtype)
 
 
 def with_plain_lrn(model: AlexNet) -> AlexNet:

@@ -27,30 +27,19 @@ from pathlib import Path
 import torch
 
 from alexnet_lab import augment
-from alexnet_lab.config import Profile, get_profile
+from alexnet_lab.config import Config, get_profile, with_overrides
+from alexnet_lab.data import eval_split, find_data
 from alexnet_lab.pack import ensure_pack
-from alexnet_lab.train import find_data, train
+from alexnet_lab.train import train
 
 
-def parse_variant(base: Profile, text: str) -> Profile:
-    """``base`` with the fields of ``"key=value,key=value"`` replaced (values cast to the
-    field's type; an empty text gives ``base``)."""
-    changes: dict[str, object] = {}
-    for item in filter(None, text.split(",")):
-        key, _, value = item.partition("=")
-        if key not in {f.name for f in dataclasses.fields(Profile)} or key == "name":
-            raise ValueError(f"--variant {text!r}: {key!r} is not a Profile field")
-        old = getattr(base, key)
-        if value == "None":
-            changes[key] = None
-        elif old is None:
-            changes[key] = float(value) if "." in value else int(value)
-        else:
-            changes[key] = type(old)(value)
-    return dataclasses.replace(base, **changes)
+def parse_variant(base: Config, text: str) -> Config:
+    """``base`` with the fields of ``"key=value,key=value"`` replaced (see
+    :func:`alexnet_lab.config.with_overrides`; an empty text gives ``base``)."""
+    return with_overrides(base, [item for item in text.split(",") if item])
 
 
-def run_one(profile: Profile, out: Path, data: str | None, compile: bool = False) -> dict:
+def run_one(profile: Config, out: Path, data: str | None, compile: bool = False) -> dict:
     """Train ``profile`` into the run folder ``out`` and summarize the run."""
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -96,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     profiles = [parse_variant(base, v) for v in variants]  # fail early on a typo
     dataset = find_data(args.data)
     for side in sorted({augment.resize_for(prof.image_size) for prof in profiles}):
-        for split, n in (("train", base.train_per_class), ("val", base.val_per_class)):
+        for split, n in (
+            ("train", base.train_per_class),
+            (eval_split(dataset), base.val_per_class),
+        ):
             ensure_pack(dataset, split, side, n)  # once, before the processes start
     running: list[tuple[str, subprocess.Popen, Path]] = []
     results = []

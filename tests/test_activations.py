@@ -80,19 +80,20 @@ def test_chapter_model_is_the_trained_run_and_initial_model_its_start(
     monkeypatch.setattr(trained, "RUNS", tmp_path / "runs")
     monkeypatch.setattr(pack, "PACKS", tmp_path / "packs")
     frozen = dataclasses.replace(get_profile("smoke"), lr=0.0, batch_size=10)
-    train(frozen, tmp_path / "runs" / "smoke", tiny_imagenette)
-    model = chapter_model(get_profile("smoke"))
-    assert not model.training and model.profile == frozen
-    assert model.classes == list(IMAGENETTE_WNIDS) and set(model.stats) >= {"mean", "std"}
-    start = initial_model(model)
-    assert not start.training and start.stats is model.stats
+    train(frozen, tmp_path / "runs" / "smoke" / "batch_size=10,lr=0.0", tiny_imagenette)
+    model, meta = chapter_model(frozen)
+    assert not model.training and meta.config == frozen
+    assert meta.classes == list(IMAGENETTE_WNIDS) and set(meta.stats) >= {"mean", "std"}
+    start = initial_model(meta)
+    assert not start.training
     for (name, a), b in zip(model.state_dict().items(), start.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    reseeded = dataclasses.replace(meta, config=dataclasses.replace(frozen, seed=1))
     assert not torch.equal(
-        initial_model(model, seed=1).features.conv1.weight, start.features.conv1.weight
+        initial_model(reseeded).features.conv1.weight, start.features.conv1.weight
     )
-    assert model_summary(model).startswith("AlexNet trained with the 'smoke' profile: 1 epochs")
-    assert "at 64px; validation top-1 " in model_summary(model)
+    assert model_summary(meta).startswith("AlexNet trained with the 'smoke' profile (")
+    assert "1 epochs on imagenette-224 at 64px; validation top-1 " in model_summary(meta)
 
 
 def test_colour_share_separates_grey_from_colour_kernels():

@@ -295,4 +295,8 @@ def test_paper_conv1_is_the_only_inexact_layer_at_224() -> None:
     steps = layer_arithmetic(features, 224)
     assert [(s.name, s.left) for s in steps if s.left] == [("conv1", -3)]
     assert "rounded up: 3 zeros added" in str(steps)
+    lines = str(steps).splitlines()
+    assert lines[0].split() == ["layer", "n", "k", "s", "p", "(n+2p-k)/s", "output", "fit"]
+    assert lines[1].split()[:7] == ["conv1", "224", "11", "4", "0", "53.25", "55"]
+    assert "<th>(n+2p-k)/s</th>" in steps._repr_html_()
     assert all(s.left == 0 for s in layer_arithmetic(features, 227))

@@ -35,7 +35,8 @@ def test_every_row_of_every_table_has_a_source(name):
     table = load_table(name)
     assert len(table) > 0 and all(r["source"] for r in table.rows)
     assert "source" not in table.columns and "Source: " in str(table)
-    assert "<table>" in table._repr_html_()
+    page = table._repr_html_()
+    assert page.startswith("<table>") and "<small>" in page and "Source: " in page
 
 
 def test_ilsvrc_winners_as_pinned():

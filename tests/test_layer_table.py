@@ -1,6 +1,8 @@
+import pytest
 import torchvision
 
-from alexnet_lab.analysis.layer_table import layer_table
+from alexnet_lab.analysis.layer_table import LayerTable, layer_table
+from alexnet_lab.analysis.tables import DisplayTable
 from alexnet_lab.model import AlexNet, TorchvisionAlexNet
 
 # Parameters per layer for the 1000-class paper net (alexnet-facts.md).
@@ -59,3 +61,45 @@ def test_layer_table_leaves_the_model_mode_alone():
     model = AlexNet().train()
     layer_table(model, 128)
     assert model.training
+
+
+def test_display_table_text_aligns_columns_and_lists_notes():
+    t = DisplayTable(("name", "n"), [("a<b>", 5), ("long name", 1234)], ("x & y",), align="lr")
+    assert str(t).splitlines() == [
+        "name          n",
+        "a<b>          5",
+        "long name  1234",  # widest cell + two spaces; "n" right-aligned
+        "x & y",
+    ]
+    assert str(DisplayTable(("a", "b"), [("x", "")])).splitlines() == ["a  b", "x"]  # rstrip
+    assert t.rows == (("a<b>", "5"), ("long name", "1234"))  # cells stored as strings
+
+
+def test_display_table_html_escapes_every_cell_header_and_note():
+    t = DisplayTable(("<h>", "n"), [("a<b>", "&")], ("x & y",))
+    page = t._repr_html_()
+    assert page.startswith("<table><thead><tr><th>&lt;h&gt;</th><th>n</th></tr></thead>")
+    assert "<tr><td>a&lt;b&gt;</td><td>&amp;</td></tr>" in page
+    assert page.endswith("</table><p><small>x &amp; y</small></p>")
+    assert "a<b>" not in page and "<h>" not in page
+    assert "<p>" not in DisplayTable(("a",), [("1",)])._repr_html_()  # no notes, no footer
+
+
+def test_display_table_rejects_ragged_rows_and_bad_alignment():
+    with pytest.raises(ValueError, match="1 cells, the table 2 columns"):
+        DisplayTable(("a", "b"), [("x",)])
+    with pytest.raises(ValueError, match="align"):
+        DisplayTable(("a", "b"), [], align="lc")
+
+
+def test_layer_table_renders_through_the_display_table():
+    paper = layer_table(AlexNet(), 224)
+    picked = LayerTable([paper.row("conv1"), paper.row("act1")])  # as the notebooks do
+    assert str(picked).splitlines() == [
+        "layer  output    params         MACs  RF",
+        "conv1  96x55x55  34,944  105,415,200  11",
+        "act1   96x55x55       0            0  11",
+        "total            34,944  105,415,200",
+    ]
+    assert picked._repr_html_() == picked.display_table()._repr_html_()
+    assert "<td>34,944</td>" in picked._repr_html_()

@@ -71,3 +71,12 @@ def test_batch_cut_into_slices_on_the_cpu_gives_the_same_result():
     (expected_grad,) = torch.autograd.grad(expected, a, g)
     torch.testing.assert_close(got, expected)
     torch.testing.assert_close(got_grad, expected_grad)
+
+
+def test_plain_and_torch_lrn_compute_the_papers_formula():
+    from alexnet_lab.model import PlainLRN, torch_lrn
+
+    a = torch.randn(2, 96, 7, 7, dtype=torch.float64) * 30
+    reference = LocalResponseNorm()(a)
+    torch.testing.assert_close(PlainLRN()(a.float()), reference.float())
+    torch.testing.assert_close(torch_lrn()(a), reference)

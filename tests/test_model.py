@@ -138,3 +138,13 @@ def test_torch_compile_gives_the_eager_result(batch):
     torch.testing.assert_close(compiled, out, rtol=1e-4, atol=1e-4)
     for p, g in zip(model.parameters(), eager_grads, strict=True):
         torch.testing.assert_close(p.grad, g, rtol=1e-3, atol=1e-4 * g.abs().max().item())
+
+
+def test_column_conv_runs_each_column_on_its_half_and_matches_the_grouped_conv():
+    from alexnet_lab.model import ColumnConv
+
+    conv = torch.nn.Conv2d(8, 6, kernel_size=3, padding=1, groups=2)
+    x = torch.randn(2, 8, 5, 5)
+    torch.testing.assert_close(ColumnConv(conv)(x), conv(x))
+    with pytest.raises(ValueError, match="groups=1"):
+        ColumnConv(torch.nn.Conv2d(8, 6, 3))

@@ -4,7 +4,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from alexnet_lab.config import PROFILE_ENV, PROFILES, get_profile
+from alexnet_lab.config import (
+    PROFILE_ENV,
+    PROFILES,
+    config_diff,
+    get_profile,
+    variant_name,
+    with_overrides,
+)
 
 
 def test_profile_comes_from_argument_then_environment(monkeypatch):
@@ -49,3 +56,35 @@ def test_the_books_introduction_gives_each_profiles_image_size():
     assert {name: int(size) for name, size in rows} == {
         name: p.image_size for name, p in PROFILES.items()
     }
+
+
+def test_overrides_parse_each_fields_type_and_name_the_variant():
+    cpu = get_profile("cpu")
+    v = with_overrides(cpu, ["lrn=false", "seed=1", "dropout=0.25", "min_crop_area=none"])
+    assert (v.lrn, v.seed, v.dropout, v.min_crop_area) == (False, 1, 0.25, None)
+    assert variant_name(v) == "dropout=0.25,lrn=false,min_crop_area=none,seed=1"
+    assert variant_name(with_overrides(cpu, ["lrn=true"])) == "base"  # the profile's own value
+    assert with_overrides(cpu, {"activation": "tanh"}).activation == "tanh"
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("lrm=false", "Unknown config field 'lrm'.*lrn, overlap_pool"),
+        ("lrn=maybe", "lrn takes true or false"),
+        ("seed=one", r"seed takes a number \(int\)"),
+        ("activation=sigmoid", "activation must be one of"),
+        ("lrn", "--set takes field=value"),
+        ("name=gpu", "Unknown config field 'name'"),
+        ("epochs=0", "epochs and batch_size must be at least 1"),
+    ],
+)
+def test_bad_overrides_are_clear_errors(item, message):
+    with pytest.raises(ValueError, match=message):
+        with_overrides(get_profile("smoke"), [item])
+
+
+def test_config_diff_names_the_fields_that_differ():
+    a, b = get_profile("cpu"), with_overrides(get_profile("cpu"), ["lrn=false"])
+    assert config_diff(a.recipe(), b.recipe()) == {"lrn": (True, False)}
+    assert config_diff(a.recipe(), a.recipe()) == {}

@@ -25,10 +25,10 @@ from alexnet_lab.checkpoint import (
     load_checkpoint,
     load_model_state,
 )
-from alexnet_lab.config import get_profile
+from alexnet_lab.config import get_profile, with_overrides
 from alexnet_lab.model import AlexNet
 from alexnet_lab.train import DivergedError, make_scheduler, train
-from alexnet_lab.trained import load_history, load_trained
+from alexnet_lab.trained import load_history, load_run, load_trained
 
 PROFILE = dataclasses.replace(
     get_profile("smoke"), train_per_class=None, val_per_class=None, epochs=2, batch_size=8
@@ -96,9 +96,9 @@ def test_history_has_train_and_val_accuracy_per_epoch(baseline):
 
 
 def test_resume_after_an_epoch_gives_the_same_weights(dataset, packs, baseline, tmp_path):
-    train(PROFILE, tmp_path, dataset, epochs=1, packs=packs)
+    train(dataclasses.replace(PROFILE, epochs=1), tmp_path, dataset, packs=packs)
     assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 1
-    train(PROFILE, tmp_path, dataset, epochs=2, resume=True, packs=packs)
+    train(PROFILE, tmp_path, dataset, resume=True, packs=packs)  # plateau: may run longer
     _same_run(baseline["plateau"], tmp_path)
 
 
@@ -134,9 +134,12 @@ def test_checkpoint_is_not_overwritten_or_resumed_with_another_setup(
     out = baseline["plateau"]
     with pytest.raises(CheckpointError, match="--resume"):
         train(PROFILE, out, dataset, packs=packs)
-    other = dataclasses.replace(PROFILE, batch_size=4)
-    with pytest.raises(CheckpointError, match="batch_size: checkpoint 8, now 4"):
-        train(other, out, dataset, epochs=3, resume=True, packs=packs)
+    other = dataclasses.replace(PROFILE, batch_size=4, lrn=False, epochs=3)
+    with pytest.raises(CheckpointError, match="batch_size: checkpoint 8, now 4; lrn: checkpoint"):
+        train(other, out, dataset, resume=True, packs=packs)
+    longer = dataclasses.replace(COSINE, epochs=3)
+    with pytest.raises(CheckpointError, match="epochs: checkpoint 2, now 3.*cosine"):
+        train(longer, baseline["cosine"], dataset, resume=True, packs=packs)
 
 
 def test_checkpoint_that_does_not_fit_the_model_names_file_and_difference(baseline):
@@ -156,13 +159,15 @@ def test_checkpoint_writer_saves_the_state_as_it_was_when_asked(tmp_path):
     weights = torch.arange(10_000_000, dtype=torch.float32)
     history = [{"epoch": 1}]
     with CheckpointWriter(tmp_path / "run" / "checkpoint.pt") as writer:
-        writer.save({"model": {"w": weights}, "history": history, "epoch": 1})
+        writer.save({"model": {"w": weights}, "history": history, "epoch": 1, "config": {}})
         weights.add_(1)  # the next training steps change the weights in place
         history.append({"epoch": 2})
     saved = load_checkpoint(tmp_path / "run")
     assert torch.equal(saved["model"]["w"], torch.arange(10_000_000, dtype=torch.float32))
     assert saved["history"] == [{"epoch": 1}] and saved["epoch"] == 1
-    assert [p.name for p in (tmp_path / "run").iterdir()] == ["checkpoint.pt"]  # no temporary
+    files = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert files == ["checkpoint.pt", "history.json"]  # no temporary files left
+    assert json.loads((tmp_path / "run" / "history.json").read_text()) == [{"epoch": 1}]
 
 
 def test_checkpoint_writer_reports_a_failed_write(tmp_path):
@@ -188,21 +193,55 @@ def test_cli_evaluate_prints_top1_and_top5(dataset, baseline, monkeypatch, capsy
 
 def test_load_trained_trains_once_then_loads(dataset, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(pack, "PACKS", tmp_path / "packs")
-    model = load_trained("smoke", data=dataset, runs=tmp_path)
+    model, meta = load_trained("smoke", data=dataset, runs=tmp_path)
     out = capsys.readouterr().out
-    assert "training a 'smoke' run" in out
+    assert f"training a run in {tmp_path / 'smoke' / 'base'}" in out
     assert "1 epoch, about 0.5 min on 2 CPU cores (`alexnet-lab train --profile smoke`" in out
-    assert not model.training and model.classes == ["c0", "c1", "c2"]
-    again = load_trained("smoke", data=dataset, runs=tmp_path)
+    assert not model.training and meta.classes == ["c0", "c1", "c2"]
+    assert meta.config == get_profile("smoke") and meta.variant == "base" and meta.epochs == 1
+    assert meta.metrics["epoch"] == 1 and set(meta.stats) == {"mean", "std", "eigvals", "eigvecs"}
+    assert not hasattr(model, "stats") and not hasattr(model, "classes")
+    again, _ = load_trained("smoke", data=dataset, runs=tmp_path)
     assert capsys.readouterr().out == ""
     assert torch.equal(again.classifier.fc8.weight, model.classifier.fc8.weight)
     assert [row["epoch"] for row in load_history("smoke", runs=tmp_path)] == [1]
 
 
+def test_a_variant_trains_its_own_architecture_into_its_own_folder(dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr(pack, "PACKS", tmp_path / "packs")
+    variant = with_overrides(get_profile("smoke"), ["lrn=false", "overlap_pool=false"])
+    model, meta = load_trained(variant, data=dataset, runs=tmp_path)
+    assert meta.path == tmp_path / "smoke" / "lrn=false,overlap_pool=false" / "checkpoint.pt"
+    assert isinstance(model.features.lrn1, torch.nn.Identity)
+    assert model.features.pool1.kernel_size == 2
+    assert meta.config.lrn is False and meta.variant == "lrn=false,overlap_pool=false"
+
+
+def test_load_trained_refuses_a_run_trained_with_another_config(dataset, baseline, tmp_path):
+    run = tmp_path / "smoke" / "base"
+    run.mkdir(parents=True)
+    (run / "checkpoint.pt").write_bytes((baseline["plateau"] / "checkpoint.pt").read_bytes())
+    with pytest.raises(CheckpointError, match="trained with another config .*batch_size: run 8"):
+        load_trained("smoke", data=dataset, runs=tmp_path)
+
+
+def test_a_file_that_is_not_a_checkpoint_is_refused_by_name(tmp_path):
+    torch.save(AlexNet(3).state_dict(), tmp_path / "weights.pt")
+    with pytest.raises(CheckpointError, match="weights.pt is not an alexnet-lab checkpoint"):
+        load_run(tmp_path / "weights.pt")
+
+
+def test_history_json_is_written_after_the_checkpoint_and_matches_it(baseline):
+    for run in baseline.values():
+        history = json.loads((run / "history.json").read_text())
+        assert history == load_checkpoint(run / "checkpoint.pt")["history"]
+
+
 def test_cosine_schedule_warms_up_linearly_then_decays_to_zero():
     model = torch.nn.Linear(2, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.04)
-    sched = make_scheduler(opt, dataclasses.replace(COSINE, lr=0.04, warmup_epochs=2), 4, 10)
+    config = dataclasses.replace(COSINE, lr=0.04, warmup_epochs=2, epochs=4)
+    sched = make_scheduler(opt, config, 10)
     lrs = []
     for _ in range(40):
         lrs.append(opt.param_groups[0]["lr"])

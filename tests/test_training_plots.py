@@ -1,16 +1,17 @@
 import dataclasses
+import math
 
 import matplotlib
 import pytest
 import torch
 
+from alexnet_lab.analysis.colour import describe_pca, pca_shifts
 from alexnet_lab.analysis.predictions import confusion_matrix, most_confident_mistakes
 from alexnet_lab.analysis.recipe import recipe_table
-from alexnet_lab.augment import pca_colour_stats
+from alexnet_lab.augment import draw_augmentation, pca_colour_shift, pca_colour_stats
 from alexnet_lab.config import get_profile
 from alexnet_lab.evaluate import top_classes, topk_correct
 from alexnet_lab.viz.training import (
-    describe_pca,
     plot_augmentations,
     plot_confusion,
     plot_history,
@@ -79,7 +80,14 @@ def test_recipe_table_follows_the_profile():
     assert gpu.row("input")[2] == "224x224 crops of 256x256 images"
     assert "resized to 224x224" in gpu.row("augmentation")[2]
     paper = recipe_table(dataclasses.replace(p, min_crop_area=None, label_smoothing=0.0))
-    assert paper.row("augmentation")[2].startswith("the same")
+    assert paper.row("augmentation")[2].startswith("random crops and flips as the paper, PCA")
+    ablated = recipe_table(
+        dataclasses.replace(p, lrn=False, two_columns=False, normalize="mean", pca_colour=False)
+    )
+    assert ablated.row("network")[2].startswith("one column, no LRN, overlapping pooling")
+    assert ablated.row("normalization")[2] == "subtract the per-channel mean (0..255 pixels)"
+    assert "no PCA colour" in ablated.row("augmentation")[2]
+    assert cpu.row("network")[2].startswith("two columns (groups=2), LRN")
     assert paper.row("loss")[2] == "cross-entropy"
     assert gpu.row("optimizer")[2] == "SGD, momentum 0.9, weight decay 0.0005"
     assert "<table>" in table._repr_html_() and "profile 'cpu'" in str(table)
@@ -89,10 +97,25 @@ def test_recipe_table_follows_the_profile():
 
 def test_describe_pca_lists_each_eigenvector(images):
     _, stats = images
-    lines = describe_pca(stats).splitlines()
-    assert len(lines) == 4 and lines[1].startswith("p1")
-    lam = stats["eigvals"][0].item()
-    assert f"{lam:.4f}" in lines[1] and f"{0.1 * lam:.4f}" in lines[1]
+    table = describe_pca(stats)
+    lines = str(table).splitlines()
+    assert len(lines) == 5 and lines[1].startswith("p1") and "sqrt(lambda)" in lines[4]
+    for i, row in enumerate(table.rows):
+        lam = stats["eigvals"][i].item()
+        std = 0.1 * math.sqrt(lam)  # alpha ~ N(0, 0.1^2) times sqrt(lambda): cuda-convnet
+        assert row[0] == f"p{i + 1}" and row[1] == f"{lam:.4f}"
+        assert row[3] == f"{std:.4f}" and row[4] == f"{255 * std:.1f}"
+    assert "<td>p3</td>" in table._repr_html_()
+
+
+def test_pca_table_gives_the_spread_of_the_training_shifts(images):
+    # The std column is the spread, along each eigenvector, of the shifts training draws.
+    _, stats = images
+    alpha = draw_augmentation(20_000, 20, 16, generator=torch.Generator().manual_seed(0))[-1]
+    shifts = pca_colour_shift(alpha, stats["eigvals"], stats["eigvecs"])
+    spread = (shifts @ stats["eigvecs"]).std(0)  # coordinates along p1, p2, p3
+    torch.testing.assert_close(spread, pca_shifts(stats).norm(dim=1), rtol=0.03, atol=0)
+    torch.testing.assert_close(pca_shifts(stats).norm(dim=1), 0.1 * stats["eigvals"].sqrt())
 
 
 def test_augmentation_gallery_shows_the_drawn_crops(images):
@@ -105,6 +128,20 @@ def test_augmentation_gallery_shows_the_drawn_crops(images):
     assert fig.axes[1].images[0].get_array().shape == (16, 16, 3)
     fig = plot_pca_colour(x[0], stats)
     assert len(fig.axes) == 12
+    matplotlib.pyplot.close("all")
+
+
+def test_pca_colour_figure_shifts_by_alpha_sqrt_lambda(images):
+    x, stats = images
+    fig = plot_pca_colour(x[0], stats, sigmas=3.0)
+    lam, p = stats["eigvals"], stats["eigvecs"]
+    for i in range(3):
+        row = fig.axes[4 * i : 4 * i + 4]
+        for ax, alpha in zip(row[1:], (-0.3, 0.0, 0.3), strict=True):
+            shift = alpha * lam[i].sqrt() * p[:, i]
+            expected = (x[0].float() / 255 + shift[:, None, None]).clamp(0, 1).permute(1, 2, 0)
+            shown = torch.from_numpy(ax.images[0].get_array().data)
+            torch.testing.assert_close(shown, expected, atol=1e-6, rtol=0)
     matplotlib.pyplot.close("all")
 
 

@@ -1,13 +1,10 @@
 """Convolution arithmetic: where the windows of a convolution or pooling layer land.
 
-:func:`window_starts` lists the windows along one axis, :func:`layer_arithmetic` works
-out every convolution and pooling layer of a network, and :func:`conv_arithmetic_widget`
-draws the windows: kernel size, stride and padding go in, the output size comes out, and the
-windows slide over the padded input. The widget is plain HTML and JavaScript, with no
-external scripts, so it works in Jupyter and in the static book, without a kernel and
-offline. Every output size it shows comes from a table that
-:func:`alexnet_lab.model.conv_output_size` fills in here; the JavaScript only looks the
-sizes up and draws.
+:func:`window_starts` lists the windows along one axis and :func:`layer_arithmetic` works
+out every convolution and pooling layer of a network. The widget that draws the windows,
+:func:`alexnet_lab.viz.conv_arithmetic.conv_arithmetic_widget`, shows only output sizes from
+the table that :func:`alexnet_lab.model.conv_output_size` fills in here
+(:func:`_size_table`, over the slider ranges below); its JavaScript only looks them up.
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ from typing import NamedTuple
 
 from torch import nn
 
+from alexnet_lab.analysis.tables import DisplayTable, ShownAsTable
 from alexnet_lab.model import CeilConv2d, conv_output_size
 
 # The widget's slider ranges; the table of output sizes covers all of them.
@@ -55,11 +53,13 @@ class Step(NamedTuple):
     left: int
 
 
-class Arithmetic(list):
-    """A list of :class:`Step` rows that prints as a text table."""
+class Arithmetic(ShownAsTable, list):
+    """A list of :class:`Step` rows that prints as a table (text, or HTML in Jupyter)."""
 
-    def __str__(self) -> str:
-        rows = [("layer", "n", "k", "s", "p", "(n+2p-k)/s", "output", "fit")]
+    columns = ("layer", "n", "k", "s", "p", "(n+2p-k)/s", "output", "fit")
+
+    def display_table(self) -> DisplayTable:
+        rows = []
         for r in self:
             q = (r.size + 2 * r.padding - r.kernel) / r.stride
             if r.left == 0:
@@ -68,16 +68,8 @@ class Arithmetic(list):
                 fit = f"rounded down: last {r.left} unread"
             else:
                 fit = f"rounded up: {-r.left} zeros added"
-            nums = (r.size, r.kernel, r.stride, r.padding)
-            rows.append((r.name, *map(str, nums), f"{q:g}", str(r.output), fit))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        return "\n".join(
-            "  ".join(
-                c.ljust(w) if i in (0, 7) else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            ).rstrip()
-            for row in rows
-        )
+            rows.append((r.name, r.size, r.kernel, r.stride, r.padding, f"{q:g}", r.output, fit))
+        return DisplayTable(self.columns, rows, align="lrrrrrrl")
 
 
 def layer_arithmetic(features: nn.Sequential, size: int) -> Arithmetic:

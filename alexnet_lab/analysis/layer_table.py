@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 
@@ -10,6 +9,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from alexnet_lab.analysis.tables import DisplayTable, ShownAsTable
 from alexnet_lab.model import LocalResponseNorm
 
 _KIND_NAMES = {
@@ -42,8 +42,12 @@ class Layer:
     jump: int
 
 
-class LayerTable(list):
-    """A list of :class:`Layer` rows that prints as a table (text, or HTML in Jupyter)."""
+class LayerTable(ShownAsTable, list):
+    """A list of :class:`Layer` rows that prints as a table (text, or HTML in Jupyter), with
+    a total row.
+
+    ``LayerTable(rows)`` makes one from any rows, e.g. a few of another table's.
+    """
 
     columns = ("layer", "output", "params", "MACs", "RF")
 
@@ -62,7 +66,8 @@ class LayerTable(list):
                 return r
         raise KeyError(f"no layer {name!r}; layers are {[r.name for r in self]}")
 
-    def _cells(self) -> list[tuple[str, ...]]:
+    def display_table(self) -> DisplayTable:
+        """The rows as text cells, and a total row."""
         rows = [
             (
                 r.name,
@@ -73,26 +78,8 @@ class LayerTable(list):
             )
             for r in self
         ]
-        return rows + [("total", "", f"{self.params:,}", f"{self.macs:,}", "")]
-
-    def __str__(self) -> str:
-        cells = [self.columns, *self._cells()]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
-        return "\n".join(
-            "  ".join(
-                c.ljust(w) if i < 2 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-            for row in cells
-        )
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{c}</th>" for c in self.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-            for row in self._cells()
-        )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        total = ("total", "", f"{self.params:,}", f"{self.macs:,}", "")
+        return DisplayTable(self.columns, (*rows, total), align="llrrr")
 
 
 def _window(module: nn.Module, in_size: int, out_size: int) -> tuple[int, int]:

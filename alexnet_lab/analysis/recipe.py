@@ -1,18 +1,17 @@
 """The training recipe of the paper next to the book's, row by row.
 
 The paper's column quotes Krizhevsky et al. (2012), section 5 and section 4; the book's column
-is built from a :class:`~alexnet_lab.profiles.Profile` and the trainer's constants, so it
+is built from a :class:`~alexnet_lab.config.Config` (a profile) and the trainer's constants, so it
 follows them when they change.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
+from alexnet_lab.analysis.tables import DisplayTable, ShownAsTable
 from alexnet_lab.augment import PCA_STD, resize_for
-from alexnet_lab.config import Profile
-from alexnet_lab.train import MOMENTUM, PLATEAU_PATIENCE, WEIGHT_DECAY
+from alexnet_lab.config import MOMENTUM, PLATEAU_PATIENCE, WEIGHT_DECAY, Config
 
 INIT = {
     "paper": "N(0, 0.01^2); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0 (as the paper)",
@@ -21,7 +20,7 @@ INIT = {
 
 
 @dataclass(frozen=True, repr=False)
-class RecipeTable:
+class RecipeTable(ShownAsTable):
     """Rows of (what, the paper, this profile); prints as text, shows as HTML in notebooks."""
 
     profile: str
@@ -38,23 +37,14 @@ class RecipeTable:
                 return r
         raise KeyError(f"no row {what!r}; rows are {[r[0] for r in self.rows]}")
 
-    def __str__(self) -> str:
-        cells = [self.columns, *self.rows]
-        widths = [max(len(r[i]) for r in cells) for i in range(2)]
-        return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in cells)
+    def display_table(self) -> DisplayTable:
+        return DisplayTable(self.columns, self.rows)
 
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-            for row in self.rows
-        )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    def __repr__(self) -> str:
+        return str(self)
 
 
-def recipe_table(profile: Profile) -> RecipeTable:
+def recipe_table(profile: Config) -> RecipeTable:
     """The paper's training recipe against the one :func:`alexnet_lab.train.train` follows
     for ``profile``."""
     p = profile
@@ -65,25 +55,36 @@ def recipe_table(profile: Profile) -> RecipeTable:
     else:
         warm = f"linear warm-up over {p.warmup_epochs} epochs, then " if p.warmup_epochs else ""
         schedule = f"{warm}cosine, down to 0 at the end of the run, updated every step"
+    colour = "PCA colour (alpha * sqrt(lambda) * p)" if p.pca_colour else "no PCA colour"
     if p.min_crop_area is None:
-        crops = "the same, batched on the training device"
+        crops = f"random crops and flips as the paper, {colour}; batched on the training device"
     else:
         crops = (
             f"random boxes of {p.min_crop_area:.0%}-100% of the image area, aspect 3/4-4/3, "
-            f"resized to {p.image_size}x{p.image_size}; flips and PCA colour as the paper; "
-            "batched on the training device"
+            f"resized to {p.image_size}x{p.image_size}; flips, {colour}; batched on the "
+            "training device"
         )
+    parts = [
+        "two columns (groups=2)" if p.two_columns else "one column",
+        "LRN" if p.lrn else "no LRN",
+        "overlapping pooling (3x3, stride 2)" if p.overlap_pool else "pooling 2x2, stride 2",
+    ]
+    network = ", ".join(parts) + ("" if p.activation == "relu" else f", {p.activation}")
+    normalization = (
+        "subtract the per-channel mean (0..255 pixels)"
+        if p.normalize == "mean"
+        else "subtract the per-channel mean, divide by the per-channel std"
+    )
     loss = "cross-entropy" + (
         f", label smoothing {p.label_smoothing:g}" if p.label_smoothing else ""
     )
     rows = (
         ("data", "ILSVRC-2012: 1.2M images, 1,000 classes", f"Imagenette: 10 classes, {images}"),
-        ("network", "two columns, LRN, overlapping pooling", "the same (two columns: groups=2)"),
+        ("network", "two columns, LRN, overlapping pooling", network),
         ("input", "224x224 crops of 256x256 images", f"{p.image_size}x{p.image_size} crops of "
          f"{side}x{side} images"),
         ("augmentation", f"random crops, flips, PCA colour (alpha ~ N(0, {PCA_STD}^2))", crops),
-        ("normalization", "subtract the mean image", "subtract the per-channel mean, divide by "
-         "the per-channel std"),
+        ("normalization", "subtract the mean image", normalization),
         ("initialization", INIT["paper"].split(" (")[0], INIT[p.init]),
         ("loss", "cross-entropy (multinomial logistic regression)", loss),
         ("optimizer", "SGD, momentum 0.9, weight decay 5e-4",

@@ -11,16 +11,17 @@ from __future__ import annotations
 import os
 import platform
 import time
+from pathlib import Path
 
 import torch
 
 from alexnet_lab.augment import eval_transform
 from alexnet_lab.classes import IMAGENETTE_WNIDS
-from alexnet_lab.config import Profile, get_profile
+from alexnet_lab.config import BASE, Config, get_profile
 from alexnet_lab.data import ImageFolder, find_dataset, load_rgb
 from alexnet_lab.model import AlexNet
 from alexnet_lab.train import build_model
-from alexnet_lab.trained import load_history, load_trained
+from alexnet_lab.trained import TrainedMeta, load_trained
 
 
 def device() -> torch.device:
@@ -37,7 +38,7 @@ def _device_name() -> str:
 class Chapter:
     """A running chapter: ``chapter.profile`` holds its sizes, ``chapter.done()`` its time."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Config) -> None:
         self.profile = profile
         self.start = time.perf_counter()
 
@@ -57,43 +58,36 @@ def begin_chapter(profile: str | None = None, seed: int = 0) -> Chapter:
     return Chapter(p)
 
 
-def chapter_model(profile: Profile) -> AlexNet:
-    """The network the layer chapters look at: ``load_trained(profile.name)``.
+def chapter_model(profile: Config) -> tuple[AlexNet, TrainedMeta]:
+    """The network the layer chapters look at, and its metadata: ``load_trained(profile)``.
 
     The AlexNet trained on Imagenette (10 classes) with ``profile``, in eval mode on the
-    CPU, with ``model.classes``, ``model.profile`` and ``model.stats`` (the per-channel
-    "mean" and "std" of the training pixels, on the 0..1 scale, that its inputs are
-    normalized with). Trains it first if ``runs/<profile>/`` has no finished run.
+    CPU. ``meta.stats`` holds the colour statistics its inputs are normalized with. Trains
+    it first if its run folder has no finished run.
     """
-    return load_trained(profile.name)
+    return load_trained(profile)
 
 
-def model_summary(model: AlexNet) -> str:
-    """One line on a trained model: profile, epochs, image size, final validation accuracy.
-
-    Reads the run's history (:func:`alexnet_lab.trained.load_history`); the accuracies are
-    those of the last epoch, on the centre crops of the profile's validation images.
-    """
-    p = model.profile
-    last = load_history(p.name)[-1]
+def model_summary(meta: TrainedMeta) -> str:
+    """One line on a trained model: profile, variant, epochs, image size, last validation
+    accuracy (centre crops of the profile's validation images)."""
+    c, m = meta.config, meta.metrics
+    variant = "" if meta.variant == BASE else f" ({meta.variant})"
     return (
-        f"AlexNet trained with the '{p.name}' profile: {last['epoch']} epochs on Imagenette "
-        f"at {p.image_size}px; validation top-1 {last['val_top1']:.1f}%, "
-        f"top-5 {last['val_top5']:.1f}%"
+        f"AlexNet trained with the '{c.name}' profile{variant}: {meta.epochs} epochs on "
+        f"{Path(meta.dataset).name} at {c.image_size}px; validation top-1 "
+        f"{m['val_top1']:.1f}%, top-5 {m['val_top5']:.1f}%"
     )
 
 
-def initial_model(model: AlexNet, seed: int = 0) -> AlexNet:
-    """The same network with the weights it started training from, in eval mode.
+def initial_model(meta: TrainedMeta) -> AlexNet:
+    """The trained network's weights before training, in eval mode.
 
-    :func:`alexnet_lab.train.train` seeds torch with ``seed`` (0 unless it was given
-    another) and then builds the model, so doing the same gives the initial weights.
-    Carries ``model.stats``, ``model.classes`` and ``model.profile`` of ``model``.
+    :func:`alexnet_lab.train.train` seeds torch with ``config.seed`` and then builds the
+    model, so doing the same gives the initial weights.
     """
-    torch.manual_seed(seed)
-    start = build_model(model.profile, model.classifier.fc8.out_features)
-    start.stats, start.classes, start.profile = model.stats, model.classes, model.profile
-    return start.eval()
+    torch.manual_seed(meta.config.seed)
+    return build_model(meta.config, len(meta.classes)).eval()
 
 
 def _val_files(root: str | os.PathLike | None) -> list[list[str]]:

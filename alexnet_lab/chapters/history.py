@@ -9,21 +9,33 @@ Networks", NIPS 2012.
 from __future__ import annotations
 
 import csv
-import html
 import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
-from torchvision.transforms.functional import center_crop, to_tensor
+from matplotlib.patches import Rectangle
+from torchvision.transforms.functional import to_tensor
 
+from alexnet_lab.analysis.tables import DisplayTable, ShownAsTable
 from alexnet_lab.chapters.hog import cell_histograms, hog_glyph, image_gradients
 from alexnet_lab.classes import IMAGENETTE_WNIDS, class_name
 from alexnet_lab.data import IMAGE_EXTENSIONS, REPO_DATA, DataNotFoundError, load_rgb
+from alexnet_lab.viz.style import (
+    APPROACH_COLOURS,
+    BLUE,
+    GREEN,
+    GREY,
+    HIGHLIGHT,
+    RED,
+    AxesArg,
+    axes_or_new,
+    finish,
+    to_image,
+)
 
 # The CSV files in data/, by name: see data/README.md.
 TABLES = (
@@ -64,8 +76,8 @@ def _label(column: str) -> str:
     return column.replace("top1", "top-1").replace("top5", "top-5").replace("_", " ")
 
 
-@dataclass(frozen=True)
-class Table:
+@dataclass(frozen=True, repr=False)
+class Table(ShownAsTable):
     """The rows of one CSV file in ``data/``; prints as a table, and as HTML in Jupyter.
 
     ``rows`` are dicts from column name to value (int, float, str, or None where the cell
@@ -106,32 +118,16 @@ class Table:
         """The distinct sources of the rows, in order of first appearance."""
         return list(dict.fromkeys(str(r["source"]) for r in self.rows))
 
-    def _cells(self) -> list[list[str]]:
-        return [[_label(c) for c in self.columns]] + [
-            [_show(r[c]) for c in self.columns] for r in self.rows
-        ]
-
-    def __str__(self) -> str:
-        cells = self._cells()
-        widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
-        lines = [
-            "  ".join(s.ljust(w) for s, w in zip(row, widths, strict=True)).rstrip()
-            for row in cells
-        ]
-        lines += [*self.notes, *(f"Source: {s}" for s in self.sources)]
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        head, *body = self._cells()
-        th = "".join(f"<th>{html.escape(s)}</th>" for s in head)
-        trs = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(s)}</td>" for s in row) + "</tr>" for row in body
+    def display_table(self) -> DisplayTable:
+        """The shown columns as text cells; the notes, then one "Source:" line per source."""
+        return DisplayTable(
+            [_label(c) for c in self.columns],
+            [[_show(r[c]) for c in self.columns] for r in self.rows],
+            [*self.notes, *(f"Source: {s}" for s in self.sources)],
         )
-        foot = "<br>".join(html.escape(s) for s in [*self.notes, *self.sources])
-        table = f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
-        return f"{table}<p><small>{foot}</small></p>"
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def load_table(name: str) -> Table:
@@ -161,15 +157,13 @@ def top5_error(winners: Table, year: int, placing: str = "winner") -> float:
     return float(rows[0]["top5_error"])
 
 
-_APPROACH_COLOURS = {"features + linear SVM": "#dd8452", "CNN": "#4c72b0"}
-
-
-def plot_ilsvrc_winners(winners: Table) -> Figure:
+def plot_ilsvrc_winners(winners: Table, ax: AxesArg = None) -> Figure:
     """ILSVRC top-5 error by year: winners as bars, runners-up as dots, the 2012 gap
-    marked, and the human estimate as a dashed line."""
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    marked, and the human estimate as a dashed line. ``ax``: one Axes to draw on."""
+    new = ax is None
+    fig, ax = axes_or_new(ax, figsize=(9, 4.2))
     for r in winners.where(lambda r: r["placing"] == "winner").rows:
-        colour = _APPROACH_COLOURS[str(r["approach"])]
+        colour = APPROACH_COLOURS[str(r["approach"])]
         ax.bar(r["year"], r["top5_error"], color=colour, width=0.6)
         ax.annotate(
             f"{r['top5_error']}\n" + str(r["entry"]).replace(" (", "\n("),
@@ -181,7 +175,7 @@ def plot_ilsvrc_winners(winners: Table) -> Figure:
             fontsize=8,
         )
     for r in winners.where(lambda r: r["placing"] == "runner-up").rows:
-        colour = _APPROACH_COLOURS[str(r["approach"])]
+        colour = APPROACH_COLOURS[str(r["approach"])]
         ax.plot(r["year"] + 0.38, r["top5_error"], "o", color=colour, mec="black", ms=6)
         ax.annotate(
             f"{r['top5_error']} {r['entry']}\n(runner-up)",
@@ -196,28 +190,28 @@ def plot_ilsvrc_winners(winners: Table) -> Figure:
         "",
         (2012.38, won),
         (2012.38, second),
-        arrowprops={"arrowstyle": "->", "color": "crimson", "lw": 1.5},
+        arrowprops={"arrowstyle": "->", "color": HIGHLIGHT, "lw": 1.5},
     )
     ax.text(
         2012.5,
         (won + second) / 2,
         f"-{second - won:.1f} points",
-        color="crimson",
+        color=HIGHLIGHT,
         fontsize=9,
         va="center",
     )
     human = winners.where(lambda r: r["placing"] == "human estimate").rows[0]
-    ax.axhline(human["top5_error"], color="gray", ls="--", lw=1)
+    ax.axhline(human["top5_error"], color=GREY, ls="--", lw=1)
     years = sorted({int(y) for y in winners.column("year")})
     ax.text(
         years[-1] + 0.4,
         human["top5_error"] + 0.4,
         f"human\nestimate\n{human['top5_error']}",
-        color="gray",
+        color=GREY,
         fontsize=8,
         va="bottom",
     )
-    for approach, colour in _APPROACH_COLOURS.items():
+    for approach, colour in APPROACH_COLOURS.items():
         ax.bar(0, 0, color=colour, label=approach)  # legend entries only
     ax.set_xlim(years[0] - 0.6, years[-1] + 1.2)
     ax.set_ylim(0, max(winners.column("top5_error")) * 1.2)
@@ -226,14 +220,14 @@ def plot_ilsvrc_winners(winners: Table) -> Figure:
     ax.set_title("ILSVRC image classification winners")
     ax.legend(loc="upper right", frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
+    return finish(fig, new)
 
 
-def plot_successors(successors: Table) -> Figure:
+def plot_successors(successors: Table, ax: AxesArg = None) -> Figure:
     """Top-1 accuracy against compute per image (log scale) for AlexNet and its successors;
-    the area of each dot is proportional to the number of parameters."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    the area of each dot is proportional to the number of parameters. ``ax``: one Axes."""
+    new = ax is None
+    fig, ax = axes_or_new(ax, figsize=(7, 4))
     for r in successors.rows:
         ax.scatter(r["gmacs"], r["acc1"], s=4 * float(r["params_millions"]), alpha=0.5)
         ax.annotate(
@@ -251,8 +245,7 @@ def plot_successors(successors: Table) -> Figure:
     ax.set_ylabel("torchvision top-1 accuracy (%)")
     ax.set_title("AlexNet and its successors (dot area: parameters)")
     ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
+    return finish(fig, new)
 
 
 def successors_vs_alexnet(successors: Table) -> Table:
@@ -286,14 +279,16 @@ def count_images(folder: str | os.PathLike) -> int:
     return sum(1 for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def plot_dataset_scale(scale: Table, counted: dict[str, int]) -> Figure:
+def plot_dataset_scale(scale: Table, counted: dict[str, int], ax: AxesArg = None) -> Figure:
     """Image counts of ImageNet and ILSVRC-2012 (from the ``imagenet_scale`` table) next to
-    datasets counted on disk (``counted``: label -> images), on a log scale."""
+    datasets counted on disk (``counted``: label -> images), on a log scale. ``ax``: one
+    Axes to draw on."""
     rows = scale.where(lambda r: str(r["quantity"]).endswith("images")).rows
     labels = [str(r["quantity"]) for r in rows] + list(counted)
     values = [int(r["value"]) for r in rows] + list(counted.values())
-    colours = ["#4c72b0"] * len(rows) + ["#55a868"] * len(counted)
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(values) + 0.9))
+    colours = [BLUE] * len(rows) + [GREEN] * len(counted)
+    new = ax is None
+    fig, ax = axes_or_new(ax, figsize=(8, 0.45 * len(values) + 0.9))
     bars = ax.barh(labels, values, color=colours)
     ax.bar_label(bars, [f"{v:,}" for v in values], padding=3, fontsize=8)
     ax.set_xscale("log")
@@ -301,18 +296,17 @@ def plot_dataset_scale(scale: Table, counted: dict[str, int]) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel("images (log scale); green: counted on disk for this book")
     ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
+    return finish(fig, new)
 
 
-def _square(image: torch.Tensor) -> torch.Tensor:
-    return center_crop(image, [min(image.shape[-2:])] * 2)
-
-
-def plot_imagenet_samples(folder: str | os.PathLike, count: int, columns: int = 8) -> Figure:
+def plot_imagenet_samples(
+    folder: str | os.PathLike, count: int, columns: int = 8, ax: AxesArg = None
+) -> Figure:
     """A grid of ``count`` images from ``imagenet-samples`` (one JPEG per ILSVRC class,
     named ``<wnid>_<name>.JPEG``), spread evenly over the 1,000 classes in index order,
     centre-cropped to squares and titled with their class names.
+
+    ``ax``: ``ceil(count / columns) * columns`` Axes to draw on, row by row.
 
     Raises:
         DataNotFoundError: ``folder`` is missing or holds fewer than ``count`` images.
@@ -327,15 +321,15 @@ def plot_imagenet_samples(folder: str | os.PathLike, count: int, columns: int = 
         )
     picked = [files[round(i * len(files) / count)] for i in range(count)]
     rows = math.ceil(count / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns, 1.15 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, path in zip(axes.flat, picked, strict=False):
-        ax.imshow(_square(to_tensor(load_rgb(path))).permute(1, 2, 0).numpy())
+    new = ax is None
+    fig, axes = axes_or_new(ax, rows, columns, squeeze=False, figsize=(columns, 1.15 * rows))
+    for a in axes.flat:
+        a.axis("off")
+    for a, path in zip(axes.flat, picked, strict=False):
+        a.imshow(to_image(to_tensor(load_rgb(path)), square=True).numpy())
         name = class_name(path.stem.split("_", 1)[0])
-        ax.set_title(name if len(name) <= 18 else name[:17] + "…", fontsize=7)
-    fig.tight_layout(pad=0.3)
-    return fig
+        a.set_title(name if len(name) <= 18 else name[:17] + "…", fontsize=7)
+    return finish(fig, new, pad=0.3)
 
 
 def imagenette_images(
@@ -358,46 +352,57 @@ def imagenette_images(
     return images
 
 
-def plot_hog(images: Sequence[torch.Tensor], titles: Sequence[str], cell_size: int = 8) -> Figure:
+def plot_hog(
+    images: Sequence[torch.Tensor],
+    titles: Sequence[str],
+    cell_size: int = 8,
+    ax: AxesArg = None,
+) -> Figure:
     """One column per image: the image, its gradient magnitude, and its HOG cell
-    histograms drawn as stars (:func:`alexnet_lab.hog.hog_glyph`)."""
-    fig, axes = plt.subplots(3, len(images), figsize=(2.2 * len(images), 6.6), squeeze=False)
+    histograms drawn as stars (:func:`alexnet_lab.chapters.hog.hog_glyph`).
+
+    ``ax``: 3 x ``len(images)`` Axes to draw on (rows: image, magnitude, HOG).
+    """
+    new = ax is None
+    fig, axes = axes_or_new(ax, 3, len(images), squeeze=False, figsize=(2.2 * len(images), 6.6))
     for col, (image, title) in enumerate(zip(images, titles, strict=True)):
         magnitude, orientation = image_gradients(image)
         glyph = hog_glyph(cell_histograms(magnitude, orientation, cell_size))
-        axes[0, col].imshow(image.permute(1, 2, 0).numpy())
+        axes[0, col].imshow(to_image(image).numpy())
         axes[0, col].set_title(title, fontsize=10)
         axes[1, col].imshow(magnitude.numpy(), cmap="gray")
         axes[2, col].imshow(glyph.numpy(), cmap="gray")
-        for ax in axes[:, col]:
-            ax.set_xticks([])
-            ax.set_yticks([])
+        for a in axes[:, col]:
+            a.set_xticks([])
+            a.set_yticks([])
     labels = ("image", "gradient magnitude", f"HOG, {cell_size}px cells")
-    for ax, label in zip(axes[:, 0], labels, strict=True):
-        ax.set_ylabel(label)
-    fig.tight_layout()
-    return fig
+    for a, label in zip(axes[:, 0], labels, strict=True):
+        a.set_ylabel(label)
+    return finish(fig, new)
 
 
-def plot_hog_cell(image: torch.Tensor, cell: tuple[int, int], cell_size: int = 8) -> Figure:
+def plot_hog_cell(
+    image: torch.Tensor, cell: tuple[int, int], cell_size: int = 8, ax: AxesArg = None
+) -> Figure:
     """What HOG computes in one cell: where the cell is, its pixels with their gradients as
     arrows, the orientation histogram (9 bins), and the star that draws it.
 
-    ``cell`` is (row, column) in cells. ``image``: (3, H, W) in [0, 1].
+    ``cell`` is (row, column) in cells. ``image``: (3, H, W) in [0, 1]. ``ax``: 4 Axes.
     """
     magnitude, orientation = image_gradients(image)
     cells = cell_histograms(magnitude, orientation, cell_size)
     i, j = cell
     ys, xs = slice(i * cell_size, (i + 1) * cell_size), slice(j * cell_size, (j + 1) * cell_size)
-    fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
-    axes[0].imshow(image.permute(1, 2, 0).numpy())
+    new = ax is None
+    fig, axes = axes_or_new(ax, 1, 4, figsize=(12, 3.2))
+    axes[0].imshow(to_image(image).numpy())
     axes[0].add_patch(
-        plt.Rectangle(
+        Rectangle(
             (j * cell_size - 0.5, i * cell_size - 0.5),
             cell_size,
             cell_size,
             fill=False,
-            color="red",
+            color=RED,
             lw=1.5,
         )
     )
@@ -409,7 +414,7 @@ def plot_hog_cell(image: torch.Tensor, cell: tuple[int, int], cell_size: int = 8
     axes[1].quiver(
         (m * torch.cos(angle)).numpy(),
         (m * torch.sin(angle)).numpy(),
-        color="red",
+        color=RED,
         angles="xy",
         scale_units="xy",
         scale=m.max().item() / 0.9,
@@ -423,8 +428,7 @@ def plot_hog_cell(image: torch.Tensor, cell: tuple[int, int], cell_size: int = 8
     axes[2].set_title("orientation histogram")
     axes[3].imshow(hog_glyph(cells[i : i + 1, j : j + 1], 32).numpy(), cmap="gray")
     axes[3].set_title("drawn as a star")
-    for ax in (axes[0], axes[1], axes[3]):
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.tight_layout()
-    return fig
+    for a in (axes[0], axes[1], axes[3]):
+        a.set_xticks([])
+        a.set_yticks([])
+    return finish(fig, new)
