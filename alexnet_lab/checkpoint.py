@@ -15,9 +15,14 @@ with ``torch.load(weights_only=True)`` (no code runs while loading). Keys:
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
+import resource
+import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -27,6 +32,7 @@ from alexnet_lab.pack import save_atomic
 
 CHECKPOINT = "checkpoint.pt"
 HISTORY = "history.json"
+LOCK = ".lock"
 
 
 class CheckpointError(RuntimeError):
@@ -44,18 +50,97 @@ def _cpu_copy(obj: object) -> object:
     return obj
 
 
+def write_history(history: list[dict], folder: Path) -> None:
+    """Write ``history.json`` into ``folder`` atomically (temporary file, then rename)."""
+    path = Path(folder) / HISTORY
+    tmp = path.with_name(f".{HISTORY}.tmp")
+    tmp.write_text(json.dumps(history, indent=1))
+    os.replace(tmp, path)
+
+
+def clean_temporary(folder: Path) -> list[Path]:
+    """Remove the temporary files an interrupted checkpoint or history write left in
+    ``folder`` (``.checkpoint.pt.<pid>.tmp``, ``.history.json.tmp``); return their paths."""
+    stale = sorted(Path(folder).glob(f".{CHECKPOINT}.*.tmp")) + sorted(
+        Path(folder).glob(f".{HISTORY}.tmp")
+    )
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def _why(error: BaseException, folder: Path) -> str:
+    """A plain reason for a failed write: a full disk, a file-size limit, or the error."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return f"no space left in {folder}"
+    if isinstance(error, OSError) and error.errno == errno.EFBIG:
+        return "the file-size limit (ulimit -f) was reached"
+    try:
+        if shutil.disk_usage(folder).free < 1 << 30:
+            return f"no space left in {folder} ({type(error).__name__}: {error})"
+    except OSError:
+        pass
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        return f"the file-size limit (ulimit -f) of {limit} bytes was reached"
+    return f"{type(error).__name__}: {error}"
+
+
+class RunLock:
+    """An advisory lock on a run folder, held while a training run writes into it.
+
+    ``fcntl.flock`` on ``<folder>/.lock``: the operating system drops it when the process
+    ends, however it ends, so a stale lock never blocks. The file holds the PID of the run
+    that holds the lock, for the message another run gets.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._file = None
+
+    def __enter__(self) -> RunLock:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        file = open(self.folder / LOCK, "a+")  # noqa: SIM115 (held until __exit__)
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            pid = file.read().strip() or "unknown"
+            file.close()
+            raise CheckpointError(
+                f"{self.folder} is in use by another training run (PID {pid}). Wait for it to "
+                "finish, stop it, or train into another run folder (--out)."
+            ) from None
+        file.seek(0)
+        file.truncate()
+        file.write(f"{os.getpid()}\n")
+        file.flush()
+        self._file = file
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
 class CheckpointWriter:
     """Writes checkpoints to ``path`` in a background thread, while training goes on.
 
     A checkpoint holds 0.5 GB (weights and momentum), so writing it can take as long as a
     fast epoch. :meth:`save` copies the state's tensors to the CPU (the next steps change the
     weights in place) and writes the copy atomically (temporary file, then ``os.replace``) in
-    a thread, then ``history.json`` from its "history". The next :meth:`save`, :meth:`wait`
-    and the end of the ``with`` block wait for that write, and raise its error if it failed.
+    a thread, then ``history.json`` from its "history", so the history never gets ahead of
+    the checkpoint. A failed write calls ``on_error`` at once (the trainer stops after the
+    current step); the next :meth:`save`, :meth:`wait` and the end of the ``with`` block
+    raise it, naming the reason (a full disk, a file-size limit) and the last good epoch.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_error: Callable[[], None] | None = None) -> None:
         self.path = Path(path)
+        self.on_error = on_error
+        self.last_epoch: int | None = None  # epoch of the last checkpoint written here
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -68,13 +153,12 @@ class CheckpointWriter:
     def _write(self, snapshot: dict) -> None:
         try:
             save_atomic(snapshot, self.path)
-            # history.json follows the checkpoint, so it never gets ahead of it.
-            history = self.path.with_name(HISTORY)
-            tmp = history.with_name(f".{HISTORY}.tmp")
-            tmp.write_text(json.dumps(snapshot["history"], indent=1))
-            os.replace(tmp, history)
+            write_history(snapshot["history"], self.path.parent)
+            self.last_epoch = snapshot["epoch"]
         except BaseException as e:  # handed to the training thread by wait()
             self._error = e
+            if self.on_error is not None:
+                self.on_error()
 
     def wait(self) -> None:
         if self._thread is not None:
@@ -82,7 +166,15 @@ class CheckpointWriter:
             self._thread = None
         if self._error is not None:
             error, self._error = self._error, None
-            raise CheckpointError(f"Could not write checkpoint {self.path}: {error}") from error
+            last = (
+                f"the last good checkpoint is epoch {self.last_epoch}"
+                if self.last_epoch is not None
+                else "the checkpoint on disk, if any, is the one from before this run"
+            )
+            raise CheckpointError(
+                f"Could not write checkpoint {self.path}: {_why(error, self.path.parent)}; "
+                f"{last}. Make room (or raise the limit), then resume with --resume."
+            ) from error
 
     def __enter__(self) -> CheckpointWriter:
         return self

@@ -3,11 +3,82 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
+from pathlib import Path
 
 from alexnet_lab import data
-from alexnet_lab.checkpoint import CheckpointError
+from alexnet_lab.checkpoint import CHECKPOINT, CheckpointError
 from alexnet_lab.classes import imagenet_classes
+
+# The smallest square input each model takes (below it pool5 has no pixels left);
+# tests/test_cli_faults.py checks both against the real models.
+MIN_SIZE = {"paper": 64, "torchvision": 63}
+
+
+class UsageError(Exception):
+    """A bad argument: main() prints the message and returns 2."""
+
+
+def _in_the_way(path: Path) -> Path | None:
+    """The nearest of ``path`` and its parents that exists (or is a dangling link) but is
+    not a folder, or None when that one is a folder: what stops ``path`` being made."""
+    for p in (path, *path.parents):
+        if p.exists() or p.is_symlink():
+            return None if p.is_dir() else p
+    return None
+
+
+def _writable_folder(folder: str | os.PathLike, name: str, flag: str) -> Path:
+    """``folder`` if it is, or can be made, a folder this process can write to; else a
+    :class:`UsageError` naming ``name`` (how the user gave it) and ``flag`` (how to change it).
+
+    ``os.access`` tells nothing for root, who may write anywhere; a file standing where a
+    folder is needed stops root too.
+    """
+    folder = Path(folder).expanduser()
+    blocker = _in_the_way(folder)
+    if blocker is not None:
+        kind = "a broken link" if blocker.is_symlink() and not blocker.exists() else "a file"
+        where = f"is {kind}" if blocker == folder else f"cannot be made: {blocker} is {kind}"
+        raise UsageError(f"{name} {where}, not a folder. Pass a folder with {flag}.")
+    existing = next(p for p in (folder, *folder.parents) if p.exists())  # made from here on
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"{name} cannot be written: no write permission on {existing}. Pass a folder "
+            f"you can write to with {flag}, or fix the permissions of {existing}."
+        )
+    return folder
+
+
+def _os_error(e: OSError, args: argparse.Namespace) -> str:
+    """One line for an OSError: the file, the reason, and what to do."""
+    if e.filename is None:
+        return f"{type(e).__name__}: {e}"
+    files = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+    path = Path(os.fsdecode(e.filename)) if isinstance(e.filename, (str, bytes)) else None
+    out = getattr(args, "out_dir", None)  # the folder --out named, or its default
+    inside = path is not None and out is not None
+    inside = inside and (path.is_relative_to(out) or out.is_relative_to(path))
+    flag = " (--out)" if inside else ""
+    try:
+        blocker = _in_the_way(path) if path is not None else None
+    except OSError:  # a parent we may not look into
+        blocker = None
+    if isinstance(e, PermissionError):
+        fix = f"fix its permissions or choose a folder you can write to{flag}"
+    elif e.errno == errno.EROFS:
+        fix = f"the file system is read-only; choose another folder{flag}"
+    elif e.errno == errno.ENOSPC:
+        fix = f"free some space or choose a folder on another disk{flag}"
+    elif isinstance(e, (NotADirectoryError, FileExistsError)) and blocker is not None:
+        fix = f"{blocker} is in the way: it is not a folder; choose another path{flag}"
+    elif isinstance(e, FileNotFoundError):
+        fix = "check the path"
+    else:
+        fix = f"check the path and the disk{flag}"
+    return f"{files}: {e.strerror or type(e).__name__}; {fix}."
 
 
 def _check_data(args: argparse.Namespace) -> int:
@@ -28,7 +99,12 @@ def _check_data(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    print(data.download_imagenette(args.data, args.size))
+    root = data.data_root(args.data)
+    name = f"--data {root}" if args.data is not None else f"the data root {root}"
+    if args.data is None and os.environ.get(data.DATA_ENV):
+        name = f"${data.DATA_ENV}={root}"
+    _writable_folder(root, name, "--data")
+    print(data.download_imagenette(root, args.size))
     return 0
 
 
@@ -36,6 +112,14 @@ def _layers(args: argparse.Namespace) -> int:
     from alexnet_lab.analysis.layer_table import layer_table
     from alexnet_lab.model import AlexNet, TorchvisionAlexNet
 
+    least = MIN_SIZE[args.model]
+    if args.size < least:
+        raise UsageError(
+            f"--size {args.size} is too small: the {args.model} AlexNet needs images of at "
+            f"least {least}x{least} pixels (the paper uses 224). Pass --size {least} or more."
+        )
+    if args.classes < 1:
+        raise UsageError(f"--classes {args.classes}: pass 1 or more classes (ImageNet: 1000).")
     model = AlexNet(args.classes) if args.model == "paper" else TorchvisionAlexNet(args.classes)
     print(layer_table(model, args.size))
     return 0
@@ -53,9 +137,11 @@ def _pack(args: argparse.Namespace) -> int:
     from alexnet_lab.pack import PACKS, ensure_pack
 
     c = _config(args)
+    name = f"--out {args.out}" if args.out else f"the packs folder {PACKS}"
+    out = args.out_dir = _writable_folder(args.out or PACKS, name, "--out")
     dataset = find_data(args.data, c.dataset)
     for split, n in (("train", c.train_per_class), (eval_split(dataset), c.val_per_class)):
-        print(ensure_pack(dataset, split, resize_for(c.image_size), n, args.out or PACKS))
+        print(ensure_pack(dataset, split, resize_for(c.image_size), n, out))
     return 0
 
 
@@ -64,11 +150,15 @@ def _train(args: argparse.Namespace) -> int:
     from alexnet_lab.trained import run_dir
 
     config = _config(args)
-    out = args.out or run_dir(config)
-    try:
-        history = train(config, out, args.data, resume=args.resume, compile=args.compile)
-    except KeyboardInterrupt:
-        return 130
+    out = Path(args.out or run_dir(config))
+    name = f"--out {out}" if args.out else f"the run folder {out}"
+    if args.resume and not (out / CHECKPOINT).is_file():
+        raise UsageError(
+            f"--resume: nothing to resume, {name} has no {CHECKPOINT}. To start a fresh run "
+            "there, drop --resume."
+        )
+    args.out_dir = _writable_folder(out, name, "--out")
+    history = train(config, out, args.data, resume=args.resume, compile=args.compile)
     if history:
         last = history[-1]
         print(f"val top-1 {last['val_top1']:.1f}%, top-5 {last['val_top5']:.1f}% ({out})")
@@ -79,10 +169,7 @@ def _experiment(args: argparse.Namespace) -> int:
     from alexnet_lab.config import get_profile
     from alexnet_lab.experiments import run_experiment
 
-    try:
-        path = run_experiment(args.name, get_profile(args.profile), args.data, out=args.out)
-    except KeyboardInterrupt:
-        return 130
+    path = run_experiment(args.name, get_profile(args.profile), args.data, out=args.out)
     print(f"results: {path}")
     return 0
 
@@ -180,12 +267,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; 0 on success, 2 for a bad argument, file or folder (one line on
+    stderr, no traceback), 130 when interrupted (Ctrl-C). Other exceptions are bugs and
+    propagate with their traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (data.DataNotFoundError, data.UnreadableImageError, ValueError, CheckpointError) as e:
-        print(f"alexnet-lab {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print(f"\nalexnet-lab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (
+        UsageError,
+        data.DataNotFoundError,
+        data.UnreadableImageError,
+        ValueError,
+        CheckpointError,
+    ) as e:
+        error = str(e)
+    except OSError as e:  # a folder that cannot be written, a full disk, ...
+        error = _os_error(e, args)
+    print(f"alexnet-lab {args.command}: error: {error}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -14,8 +14,10 @@ and bottom edge with just enough zeros for the rounding up. A 224 crop (the pape
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import OrderedDict
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -313,14 +315,83 @@ class TorchvisionAlexNet(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+class WeightsError(RuntimeError):
+    """A cached or downloaded weights file that is not the one its name promises."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hub_weights_path(url: str) -> Path:
+    """Where torch hub caches the file of ``url``: ``$TORCH_HOME/hub/checkpoints/<name>``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+
+
+def load_hub_weights(url: str, progress: bool = True) -> dict[str, torch.Tensor]:
+    """The state dict at ``url``, from the torch hub cache or downloaded into it, hash-checked.
+
+    The file name must carry the first 8 or more hex digits of the file's sha256, as
+    torchvision's do (``alexnet-owt-7be5be79.pth``). torch hub checks that hash only when it
+    downloads; a file already in the cache is loaded as it is. So the hash is checked here
+    every time, before the file is read, and the file is read with ``weights_only=True``:
+    a file planted in the cache can neither pass for the weights nor run code.
+
+    Raises:
+        WeightsError: the cached file's hash differs from its name, or it is not a plain
+            state dict; the message names the file.
+        OSError: the download failed (no internet access, HTTP error).
+    """
+    path = hub_weights_path(url)
+    match = torch.hub.HASH_REGEX.search(path.name)
+    if match is None or len(match.group(1)) < 8:
+        raise WeightsError(f"{url} has no sha256 prefix in its file name; refusing to load it.")
+    prefix = match.group(1)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # checks the hash and leaves nothing in the cache when it differs
+            torch.hub.download_url_to_file(url, str(path), prefix, progress=progress)
+        except RuntimeError as e:
+            if "invalid hash" not in str(e):
+                raise
+            raise WeightsError(
+                f"The download of {url} is not the file its name promises (sha256 should "
+                f"start {prefix}); nothing was saved. Try again later."
+            ) from e
+    digest = _sha256(path)
+    if not digest.startswith(prefix):
+        raise WeightsError(
+            f"{path} is not the file {url}: its sha256 starts {digest[: len(prefix)]}, its "
+            f"name says {prefix}. It is corrupt or was put there by hand; it was not loaded. "
+            "Delete it and run again to download the real one."
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # UnpicklingError, a truncated archive, ...
+        raise WeightsError(
+            f"{path} is not a plain state dict ({type(e).__name__}); it was not loaded. "
+            "Delete it and run again to download the real one."
+        ) from e
+
+
 def torchvision_alexnet(num_classes: int = 1000, weights: str | None = None) -> TorchvisionAlexNet:
     """The torchvision-compatible AlexNet, optionally with torchvision's ImageNet weights.
 
     Args:
         num_classes: size of the last layer; must be 1000 when ``weights`` is given.
         weights: None (random init) or a torchvision weights name such as "IMAGENET1K_V1".
-            The file is fetched through torchvision's weights API and needs internet
-            access the first time; afterwards it is read from the torch hub cache.
+            The file is downloaded from torchvision's URL and needs internet access the
+            first time; afterwards it is read from the torch hub cache. Either way its
+            sha256 is checked against the hash in its name and it is read with
+            ``weights_only=True`` (:func:`load_hub_weights`).
+
+    Raises:
+        WeightsError: the cached file is not torchvision's (wrong hash, or not a state dict).
+        RuntimeError: the download failed; the message says how to get the file offline.
     """
     model = TorchvisionAlexNet(num_classes)
     if weights is None:
@@ -334,14 +405,18 @@ def torchvision_alexnet(num_classes: int = 1000, weights: str | None = None) -> 
             f"pass num_classes={len(w.meta['categories'])} (got {num_classes})"
         )
     try:
-        state = w.get_state_dict(progress=True)
+        state = load_hub_weights(w.url)
+    except WeightsError:
+        raise
     except Exception as e:  # URLError, socket errors, HTTP errors: all mean "no download"
-        cache = torch.hub.get_dir() + "/checkpoints"
+        path = hub_weights_path(w.url)
+        prefix = torch.hub.HASH_REGEX.search(path.name).group(1)
         raise RuntimeError(
             f"Could not download torchvision's AlexNet weights {weights!r} from {w.url} "
-            f"({type(e).__name__}: {e}). This needs internet access. Offline, copy the file "
-            f"{w.url.rsplit('/', 1)[-1]} into {cache} (set TORCH_HOME to move it), or use "
-            "weights=None and train your own model with `alexnet-lab train`."
+            f"({type(e).__name__}: {e}). This needs internet access. Offline, download that "
+            f"URL on another machine and copy the file to {path} (set TORCH_HOME to move "
+            f"the cache): it is loaded only if its sha256 starts with {prefix}, as its name says. "
+            "Or use weights=None and train your own model with `alexnet-lab train`."
         ) from e
     model.load_state_dict(state)
     return model

@@ -136,6 +136,18 @@ def ensure_pack(
         out: folder of the packs (default ``packs/`` in the repository).
     """
     path = Path(out or PACKS) / pack_name(dataset, split, side, per_class)
+    if path.exists() and not _readable(path):
+        print(f"{path} is damaged (it cannot be read); rebuilding it from {dataset}.", flush=True)
+        path.unlink()
     if not path.exists():
         save_atomic(make_pack(Path(dataset) / split, side, per_class), path)
     return path
+
+
+def _readable(path: Path) -> bool:
+    """True if ``path`` opens as a pack (memory-mapped: the images are not read)."""
+    try:
+        pack = torch.load(path, weights_only=True, mmap=True)
+    except Exception:
+        return False
+    return isinstance(pack, dict) and {"images", "labels", "classes"} <= set(pack)

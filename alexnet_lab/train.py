@@ -25,6 +25,7 @@ import os
 import random
 import signal
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,8 +41,11 @@ from alexnet_lab.checkpoint import (
     CHECKPOINT,
     CheckpointError,
     CheckpointWriter,
+    RunLock,
+    clean_temporary,
     load_checkpoint,
     load_model_state,
+    write_history,
 )
 from alexnet_lab.config import (
     MOMENTUM,
@@ -213,6 +217,10 @@ class StopFlag:
     def _handle(self, signum, frame) -> None:
         if self.set:
             raise KeyboardInterrupt
+        self.set = True
+
+    def trip(self) -> None:
+        """Stop after the current step (a failed checkpoint write calls this)."""
         self.set = True
 
     def __exit__(self, *exc) -> None:
@@ -387,7 +395,9 @@ def train(
     if own_group:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:
-        return _train(config, Path(out), data, resume, packs, compile, bf16, distributed)
+        lock = RunLock(Path(out)) if not distributed or dist.get_rank() == 0 else nullcontext()
+        with lock:
+            return _train(config, Path(out), data, resume, packs, compile, bf16, distributed)
     finally:
         if own_group:
             dist.destroy_process_group()
@@ -407,6 +417,13 @@ def _train(config, out, data, resume, packs, compile, bf16, distributed) -> list
         raise CheckpointError(
             f"{path} exists: resume it (--resume) or choose another run folder (--out)."
         )
+    if resume and not path.exists():
+        raise CheckpointError(
+            f"Nothing to resume: {out} has no {CHECKPOINT}. Start the run without --resume."
+        )
+    if rank == 0 and (stale := clean_temporary(out)):
+        names = ", ".join(p.name for p in stale)
+        print(f"Removed what an interrupted write left in {out}: {names}", flush=True)
     if config.batch_size % world:
         raise ValueError(f"batch size {config.batch_size} does not split over {world} processes")
     out.mkdir(parents=True, exist_ok=True)
@@ -449,6 +466,8 @@ def _train(config, out, data, resume, packs, compile, bf16, distributed) -> list
         _set_rng_state(ck["rng"], gen)
         progress = Progress(ck["epoch"], ck["step"], ck["order"], ck["sums"], ck["history"],
                             ck["elapsed"])  # fmt: skip
+        if rank == 0:
+            write_history(progress.history, out)  # the checkpoint is the truth
     net = DistributedDataParallel(model) if distributed else model
     net = torch.compile(net) if compile else net
     meta = {"dataset": str(dataset), "classes": tr["classes"], "stats": stats}
@@ -469,12 +488,13 @@ def _train(config, out, data, resume, packs, compile, bf16, distributed) -> list
             flush=True,
         )
     epoch_bar = tqdm(range(progress.epoch, config.epochs), desc="epochs", disable=not show)
-    with StopFlag() as stop, CheckpointWriter(path) as writer:
+    with StopFlag() as stop, CheckpointWriter(path, on_error=stop.trip) as writer:
         for _ in epoch_bar:
             net.train()
             img_s = train_one_epoch(net, opt, sched, batches, config, progress, gen, amp, stop,
                                     show)  # fmt: skip
             if stop.set:
+                writer.wait()  # a failed write stops the run here, with its reason
                 save(writer)
                 writer.wait()
                 if rank == 0:

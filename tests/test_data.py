@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 from torch.utils.data import DataLoader
+from torchvision.datasets.folder import make_dataset
 from torchvision.transforms import v2
 
 from alexnet_lab import data
@@ -101,6 +102,32 @@ def test_check_data_counts_and_lists_bad_files(corrupt_folder):
     assert not report.ok
     assert report.not_rgb == 3 * 4  # L, CMYK and RGBA images in 4 class folders
     assert data.check_data(corrupt_folder / "val").counts == {"val": {"cat": 4, "dog": 4}}
+
+
+def test_image_files_lists_sub_folders_in_torchvision_order(image_folder):
+    cat = image_folder / "train" / "cat"
+    for name in ("b.jpg", "Upper.JPG", "notes.txt", "sub/c.jpg", "sub-2/d.png", "sub/x/e.jpg"):
+        (cat / name).parent.mkdir(exist_ok=True)
+        (cat / name).write_bytes((cat / "cat_0.jpg").read_bytes())
+    walked = make_dataset(str(image_folder / "train"), {"cat": 0}, data.IMAGE_EXTENSIONS)
+    files = data.image_files(cat)
+    assert files == [Path(p) for p, _ in walked] and len(files) == 9
+    names = [str(f.relative_to(cat)) for f in files]
+    assert names[:2] == ["Upper.JPG", "b.jpg"]  # a folder's files by name, then sub-folders
+    assert names[-3:] == ["sub/c.jpg", "sub-2/d.png", "sub/x/e.jpg"]  # by folder path
+    assert [p for p, _ in data.ImageFolder(image_folder / "train").samples][:9] == [
+        str(f) for f in files
+    ]
+
+
+def test_a_split_whose_classes_only_have_sub_folders_is_read_as_a_split(image_folder):
+    train = image_folder / "train"
+    for cls in ("cat", "dog"):
+        (train / cls / "more").mkdir()
+        for f in sorted((train / cls).glob("*.*")):
+            f.rename(train / cls / "more" / f.name)
+    assert data.check_data(train).counts == {"train": {"cat": 4, "dog": 4}}
+    assert data.check_data(image_folder).counts["train"] == {"cat": 4, "dog": 4}
 
 
 def test_class_names_work_offline():

@@ -54,3 +54,12 @@ def test_cli_pack_writes_the_profiles_train_and_val_packs(image_folder, tmp_path
         ["tiny", "val", "73px", "4"],
     ]
     assert str(out) in capsys.readouterr().out
+
+
+def test_a_damaged_pack_is_rebuilt_with_a_message(image_folder, tmp_path, capsys):
+    path = pack.ensure_pack(image_folder, "val", 16, None, tmp_path)
+    good = pack.load_pack(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # truncated
+    assert pack.ensure_pack(image_folder, "val", 16, None, tmp_path) == path
+    assert "is damaged (it cannot be read); rebuilding it" in capsys.readouterr().out
+    assert torch.equal(pack.load_pack(path)["images"], good["images"])
