@@ -94,9 +94,9 @@ class Config:
         for field, allowed in choices.items():
             if getattr(self, field) not in allowed:
                 raise ValueError(f"{field} must be one of {allowed}, got {getattr(self, field)!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.image_size < 63:
+        if self.epochs < 1 or self.batch_size < 1 or self.image_size < 64:
             raise ValueError(
-                f"epochs and batch_size must be at least 1 and image_size at least 63, got "
+                f"epochs and batch_size must be at least 1 and image_size at least 64, got "
                 f"epochs={self.epochs}, batch_size={self.batch_size}, "
                 f"image_size={self.image_size}"
             )

@@ -182,7 +182,7 @@ class AlexNet(nn.Module):
             input sizes, where the paper's init can stall).
 
     Shape: (N, 3, 224, 224) or (N, 3, 227, 227) -> (N, num_classes). Smaller inputs work
-    too (at least 63x63): an adaptive average pool brings pool5 to 6x6, and it is the
+    too (at least 64x64): an adaptive average pool brings pool5 to 6x6, and it is the
     identity at 224.
     """
 

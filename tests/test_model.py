@@ -148,3 +148,15 @@ def test_column_conv_runs_each_column_on_its_half_and_matches_the_grouped_conv()
     torch.testing.assert_close(ColumnConv(conv)(x), conv(x))
     with pytest.raises(ValueError, match="groups=1"):
         ColumnConv(torch.nn.Conv2d(8, 6, 3))
+
+
+def test_the_smallest_input_is_64_pixels_as_the_docstring_and_config_say():
+    from alexnet_lab.config import get_profile, with_overrides
+
+    net = AlexNet(num_classes=10).eval()
+    with torch.no_grad():
+        assert net(torch.zeros(1, 3, 64, 64)).shape == (1, 10)
+        with pytest.raises(RuntimeError):
+            net(torch.zeros(1, 3, 63, 63))
+    with pytest.raises(ValueError, match="image_size at least 64"):
+        with_overrides(get_profile("smoke"), ["image_size=63"])

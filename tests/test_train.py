@@ -250,3 +250,15 @@ def test_cosine_schedule_warms_up_linearly_then_decays_to_zero():
     np.testing.assert_allclose(lrs[:21], [0.04 * (1 + 19 * i / 20) / 20 for i in range(21)])
     assert all(a > b for a, b in zip(lrs[20:-1], lrs[21:], strict=True))
     assert lrs[-1] == pytest.approx(0.04 * (1 - np.cos(np.pi / 20)) / 2)
+
+
+def test_checkpoints_that_are_not_ours_are_refused_with_the_file_name(baseline, tmp_path):
+    torch.save(torch.zeros(3), tmp_path / "tensor.pt")
+    with pytest.raises(CheckpointError, match="tensor.pt is not an alexnet-lab checkpoint"):
+        load_run(tmp_path / "tensor.pt")
+    ck = load_checkpoint(baseline["plateau"])
+    ck["config"]["colour_jitter"] = 0.4  # a field this version does not know
+    torch.save(ck, tmp_path / "future.pt")
+    with pytest.raises(CheckpointError, match="future.pt was written by another version"):
+        load_run(tmp_path / "future.pt")
+    assert cli.main(["evaluate", "--checkpoint", str(tmp_path / "future.pt")]) == 2
