@@ -9,12 +9,8 @@ import sys
 from pathlib import Path
 
 from alexnet_lab import data
-from alexnet_lab.checkpoint import CHECKPOINT, CheckpointError
+from alexnet_lab.checkpoint import CheckpointError
 from alexnet_lab.classes import imagenet_classes
-
-# The smallest square input each model takes (below it pool5 has no pixels left);
-# tests/test_cli_faults.py checks both against the real models.
-MIN_SIZE = {"paper": 64, "torchvision": 63}
 
 
 class UsageError(Exception):
@@ -112,7 +108,7 @@ def _layers(args: argparse.Namespace) -> int:
     from alexnet_lab.analysis.layer_table import layer_table
     from alexnet_lab.model import AlexNet, TorchvisionAlexNet
 
-    least = MIN_SIZE[args.model]
+    least = (AlexNet if args.model == "paper" else TorchvisionAlexNet).min_size
     if args.size < least:
         raise UsageError(
             f"--size {args.size} is too small: the {args.model} AlexNet needs images of at "
@@ -152,11 +148,6 @@ def _train(args: argparse.Namespace) -> int:
     config = _config(args)
     out = Path(args.out or run_dir(config))
     name = f"--out {out}" if args.out else f"the run folder {out}"
-    if args.resume and not (out / CHECKPOINT).is_file():
-        raise UsageError(
-            f"--resume: nothing to resume, {name} has no {CHECKPOINT}. To start a fresh run "
-            "there, drop --resume."
-        )
     args.out_dir = _writable_folder(out, name, "--out")
     history = train(config, out, args.data, resume=args.resume, compile=args.compile)
     if history:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
+from alexnet_lab.model import AlexNet
+
 PROFILE_ENV = "ALEXNET_LAB_PROFILE"
 MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4  # the paper's SGD (section 5)
 PLATEAU_PATIENCE = 5  # epochs without a new best val top-1 before lr / 10
@@ -94,9 +96,10 @@ class Config:
         for field, allowed in choices.items():
             if getattr(self, field) not in allowed:
                 raise ValueError(f"{field} must be one of {allowed}, got {getattr(self, field)!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.image_size < 64:
+        if self.epochs < 1 or self.batch_size < 1 or self.image_size < AlexNet.min_size:
             raise ValueError(
-                f"epochs and batch_size must be at least 1 and image_size at least 64, got "
+                "epochs and batch_size must be at least 1 and image_size at least "
+                f"{AlexNet.min_size}, got "
                 f"epochs={self.epochs}, batch_size={self.batch_size}, "
                 f"image_size={self.image_size}"
             )

@@ -182,9 +182,11 @@ class AlexNet(nn.Module):
             input sizes, where the paper's init can stall).
 
     Shape: (N, 3, 224, 224) or (N, 3, 227, 227) -> (N, num_classes). Smaller inputs work
-    too (at least 64x64): an adaptive average pool brings pool5 to 6x6, and it is the
-    identity at 224.
+    too (at least :attr:`min_size`): an adaptive average pool brings pool5 to 6x6, and it is
+    the identity at 224.
     """
+
+    min_size = 64  # the smallest square input: below it pool5 has no pixels left
 
     def __init__(
         self,
@@ -279,8 +281,10 @@ class TorchvisionAlexNet(nn.Module):
     Its ``state_dict`` keys and shapes are torchvision's ``alexnet`` ones, so weights load
     one-to-one in both directions. Paper names are given in the comments.
 
-    Shape: (N, 3, 224, 224) -> (N, num_classes).
+    Shape: (N, 3, 224, 224) -> (N, num_classes); inputs from :attr:`min_size` up work.
     """
+
+    min_size = 63  # the smallest square input: below it pool5 has no pixels left
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()

@@ -61,8 +61,6 @@ from alexnet_lab.model import AlexNet
 from alexnet_lab.pack import ensure_pack, load_pack, quiet
 from alexnet_lab.precision import use_bf16
 
-__all__ = ["train", "train_one_epoch", "evaluate_epoch", "build_model", "find_data"]
-
 STATS = ("mean", "std", "eigvals", "eigvecs")
 
 
@@ -390,6 +388,11 @@ def train(
         CheckpointError: ``out`` already has a checkpoint and ``resume`` is False, or the
             checkpoint was trained with another config.
     """
+    if resume and not (Path(out) / CHECKPOINT).exists():  # before anything is written
+        raise CheckpointError(
+            f"Nothing to resume: {out} has no {CHECKPOINT}. To start a fresh run there, drop "
+            "--resume."
+        )
     distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ
     own_group = distributed and not dist.is_initialized()
     if own_group:
@@ -416,10 +419,6 @@ def _train(config, out, data, resume, packs, compile, bf16, distributed) -> list
     if path.exists() and not resume:
         raise CheckpointError(
             f"{path} exists: resume it (--resume) or choose another run folder (--out)."
-        )
-    if resume and not path.exists():
-        raise CheckpointError(
-            f"Nothing to resume: {out} has no {CHECKPOINT}. Start the run without --resume."
         )
     if rank == 0 and (stale := clean_temporary(out)):
         names = ", ".join(p.name for p in stale)

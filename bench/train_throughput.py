@@ -42,10 +42,11 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import transforms
 
 from alexnet_lab import augment
+from alexnet_lab.data import find_data
 from alexnet_lab.model import AlexNet
 from alexnet_lab.pack import ensure_pack, load_pack
 from alexnet_lab.precision import use_bf16
-from alexnet_lab.train import find_data, sgd, train_step
+from alexnet_lab.train import sgd, train_step
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GOAL = 1.1  # a full epoch (data + compute) within 1.1x the time of pure compute

@@ -18,7 +18,7 @@ import alexnet_lab.cli
 import alexnet_lab.pack
 from alexnet_lab import paths
 from alexnet_lab.checkpoint import CHECKPOINT
-from alexnet_lab.cli import MIN_SIZE, main
+from alexnet_lab.cli import main
 from alexnet_lab.data import DATA_ENV
 from alexnet_lab.model import AlexNet, TorchvisionAlexNet
 
@@ -74,7 +74,7 @@ def test_download_below_a_file_is_refused(a_file, capsys):
 @pytest.mark.parametrize("model", ["paper", "torchvision"])
 def test_min_size_is_what_the_model_accepts(model):
     net = (AlexNet(10) if model == "paper" else TorchvisionAlexNet(10)).eval()
-    least = MIN_SIZE[model]
+    least = net.min_size
     with torch.no_grad():
         assert net(torch.zeros(1, 3, least, least)).shape == (1, 10)
         with pytest.raises(RuntimeError):
@@ -85,14 +85,14 @@ def test_min_size_is_what_the_model_accepts(model):
                                              ("torchvision", 62), ("torchvision", 0)])  # fmt: skip
 def test_layers_below_the_smallest_input_is_refused(model, size, capsys):
     assert main(["layers", "--model", model, "--size", str(size), "--classes", "10"]) == 2
-    least = MIN_SIZE[model]
+    least = (AlexNet if model == "paper" else TorchvisionAlexNet).min_size
     line = error_line(capsys, "layers")
     assert f"--size {size} is too small" in line and f"at least {least}x{least}" in line
     assert f"Pass --size {least} or more" in line
 
 
 def test_layers_at_the_smallest_input_works(capsys):
-    assert main(["layers", "--size", str(MIN_SIZE["paper"]), "--classes", "10"]) == 0
+    assert main(["layers", "--size", str(AlexNet.min_size), "--classes", "10"]) == 0
     assert "pool5" in capsys.readouterr().out
 
 
@@ -155,7 +155,7 @@ def test_resume_without_a_checkpoint_is_refused(image_folder, tmp_path, packs, c
     out.mkdir()
     assert main(["train", *SMALL, "--data", str(image_folder), "--out", str(out), "--resume"]) == 2
     line = error_line(capsys, "train")
-    assert f"nothing to resume, --out {out} has no {CHECKPOINT}" in line
+    assert f"Nothing to resume: {out} has no {CHECKPOINT}" in line
     assert "drop --resume" in line
     assert not packs.exists() and list(out.iterdir()) == []  # nothing started
 
