@@ -23,7 +23,7 @@ from alexnet_lab.config import get_profile
 from alexnet_lab.model import AlexNet, TorchvisionAlexNet
 from alexnet_lab.pack import make_pack
 from alexnet_lab.train import train
-from alexnet_lab.viz.style import to_display
+from alexnet_lab.viz.style import to_image
 
 # ImageNet's per-channel pixel statistics (0..1 scale), in the form of ``model.stats``
 STATS = {"mean": torch.tensor([0.485, 0.456, 0.406]), "std": torch.tensor([0.229, 0.224, 0.225])}
@@ -117,7 +117,7 @@ def test_images_are_prepared_as_the_trainer_evaluates_them(tiny_imagenette: Path
     torch.testing.assert_close(images, expected, rtol=0, atol=1e-5)
 
 
-def test_images_are_normalized_with_the_stats_and_to_display_inverts(tiny_imagenette: Path):
+def test_images_are_normalized_with_the_stats_and_to_image_inverts(tiny_imagenette: Path):
     image = imagenette_image(IMAGENETTE_WNIDS[9], 0, 32, STATS, root=tiny_imagenette)
     assert image.shape == (3, 32, 32)
     # class 9, image 0 is a flat grey of 90 below its noisy top rows
@@ -127,7 +127,7 @@ def test_images_are_normalized_with_the_stats_and_to_display_inverts(tiny_imagen
     other = {"mean": torch.zeros(3), "std": torch.ones(3)}
     raw = imagenette_image(IMAGENETTE_WNIDS[9], 0, 32, other, root=tiny_imagenette)
     torch.testing.assert_close(raw[:, -1, -1], grey, atol=0.01, rtol=0)
-    shown = to_display(image, STATS)
+    shown = to_image(image, stats=STATS)
     assert shown.shape == (32, 32, 3)
     torch.testing.assert_close(shown[-1, -1], grey, atol=0.01, rtol=0)
     centred = paper_pixel_scale(image[None], STATS)[0, :, -1, -1]

@@ -19,7 +19,8 @@ def plot_receptive_fields(
     """Draw labelled receptive-field boxes on an image (and on the padding around it).
 
     Args:
-        image: (H, W, 3) in [0, 1], for example from :func:`alexnet_lab.viz.style.to_display`.
+        image: (H, W, 3) in [0, 1], for example from
+            ``alexnet_lab.viz.style.to_image(image, stats=...)``.
         boxes: {label: box}, drawn in order, each in its own colour.
         ax: one Axes to draw on (None: a new figure).
     """

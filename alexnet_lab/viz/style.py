@@ -5,8 +5,8 @@ to draw on, and the one way to turn a tensor into an image.
   colours the figures give a meaning to (:data:`KIND_COLOURS`, :data:`APPROACH_COLOURS`).
 - :func:`axes_or_new`: every ``plot_*`` function takes ``ax=``; this gives it the axes to draw
   on, the caller's or a new figure's. :func:`finish` lays out a figure the function made.
-- :func:`to_image`: a (3, H, W) or (H, W) tensor as an image for ``imshow``;
-  :func:`to_display` undoes the training normalization.
+- :func:`to_image`: a (3, H, W) or (H, W) tensor as an image for ``imshow`` (``stats=``
+  undoes the training normalization).
 """
 
 from __future__ import annotations
@@ -149,11 +149,3 @@ def to_image(
         x = (x - lo) / (hi - lo) if hi > lo else torch.zeros_like(x)
     x = x.clamp(0, 1)
     return x.permute(1, 2, 0) if x.dim() == 3 else x
-
-
-def to_display(image: torch.Tensor, stats: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Undo the normalization for plotting: (3, H, W) -> (H, W, 3) in [0, 1].
-
-    The same as ``to_image(image, stats=stats)``.
-    """
-    return to_image(image, stats=stats)

@@ -29,7 +29,6 @@ from alexnet_lab.viz.style import (
     AxesArg,
     axes_or_new,
     finish,
-    to_display,
     to_image,
 )
 
@@ -75,7 +74,7 @@ def plot_augmentations(
                 Rectangle((left[i] - 0.5, top[i] - 0.5), width[i], height[i], fill=False,
                           lw=1.2, color=colour)
             )  # fmt: skip
-            row[i + 1].imshow(to_display(crops[i], stats).numpy())
+            row[i + 1].imshow(to_image(crops[i], stats=stats).numpy())
             a = ", ".join(f"{v:+.2f}" for v in alpha[i].tolist())
             row[i + 1].set_title(f"{'flip ' if flip[i] else ''}α {a}", fontsize=6.5)
             for spine in row[i + 1].spines.values():
