@@ -3,9 +3,11 @@
 A :class:`Study` is a set of variants (small overrides of a profile's config, see
 :func:`alexnet_lab.config.with_overrides`), the seeds to train each with, and the budget
 every variant shares (more overrides, such as ``epochs``). :func:`run_experiment` trains
-each (variant, seed) into its own run folder, ``runs/<profile>/<variant>/``, resuming an
-unfinished run and never re-running a finished one, and writes one results JSON: the
-numbers and curves of every run, its seed, wall time, the machine and the git commit::
+each (variant, seed) into its own run folder, ``runs/<profile>/<variant>/``, with
+:func:`alexnet_lab.trained.load_trained` (which resumes an unfinished run, never re-runs a
+finished one and refuses a folder trained with another config), and writes one results
+JSON: the numbers and curves of every run, its seed, wall time, the machine and the git
+commit::
 
     alexnet-lab experiment tiny --profile smoke
 """
@@ -17,16 +19,15 @@ import json
 import os
 import platform
 import subprocess
-import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
-from alexnet_lab.checkpoint import CHECKPOINT, load_checkpoint
-from alexnet_lab.config import Config, variant_name, with_overrides
+from alexnet_lab.checkpoint import HISTORY
+from alexnet_lab.config import Config, with_overrides
 from alexnet_lab.paths import REPO, RUNS
-from alexnet_lab.train import train
+from alexnet_lab.trained import load_history, load_trained, run_dir
 
 
 @dataclass(frozen=True)
@@ -124,23 +125,19 @@ def run_experiment(
     out = Path(out or runs / profile.name / "experiments" / f"{name}.json")
     results = []
     for label, seed, config in study.configs(profile):
-        folder = runs / config.name / variant_name(config)
-        path = folder / CHECKPOINT
-        finished = path.exists() and load_checkpoint(path)["epoch"] >= config.epochs
-        if not finished:
-            print(f"{study.name}: {label}, seed {seed} -> {folder}", flush=True)
-            start = time.perf_counter()
-            train(config, folder, data, resume=path.exists())
-            print(f"  {time.perf_counter() - start:.0f} s", flush=True)
-        ck = load_checkpoint(path)
+        history = run_dir(config, runs) / HISTORY
+        finished = history.exists() and len(load_history(config, runs)) >= config.epochs
+        print(f"{study.name}: {label}, seed {seed}", flush=True)
+        _, meta = load_trained(config, data, runs)  # trains or resumes it if unfinished
+        curves = load_history(config, runs)
         results.append({
             "label": label,
-            "variant": variant_name(config),
+            "variant": meta.variant,
             "seed": seed,
-            "config": ck["config"],
-            "final": ck["history"][-1],
-            "history": ck["history"],
-            "wall_seconds": ck["elapsed"],
+            "config": asdict(meta.config),
+            "final": meta.metrics,
+            "history": curves,
+            "wall_seconds": curves[-1]["seconds"],
             "trained_now": not finished,
         })  # fmt: skip
     record = {
