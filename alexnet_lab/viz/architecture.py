@@ -15,6 +15,7 @@ from torch import nn
 from alexnet_lab.analysis.layer_table import Layer, layer_table
 from alexnet_lab.viz.style import (
     BLUE,
+    DARK_GREY,
     GREEN,
     GREY,
     LIGHT_GREY,
@@ -164,7 +165,7 @@ def plot_architecture(model: nn.Module, input_size: int = 224, ax: Axes | None =
                     h,
                     boxstyle="round,pad=0,rounding_size=0.05",
                     facecolor=(*to_rgb(colour), 0.35),
-                    edgecolor="#444444",
+                    edgecolor=DARK_GREY,
                     lw=0.8,
                 )
             )
@@ -211,7 +212,7 @@ def plot_architecture(model: nn.Module, input_size: int = 224, ax: Axes | None =
             *(
                 Patch(
                     fc=(*to_rgb(COLUMN_COLOURS[c % len(COLUMN_COLOURS)]), 0.35),
-                    ec="#444444",
+                    ec=DARK_GREY,
                     label=f"column {c + 1} (GPU {c + 1})",
                 )
                 for c in range(columns)

@@ -30,7 +30,7 @@ RED, BLUE, GREEN, ORANGE, PURPLE, BROWN = (
     "#8172b2",
     "#937860",
 )
-GREY, LIGHT_GREY = "#8c8c8c", "#cccccc"
+GREY, LIGHT_GREY, DARK_GREY = "#8c8c8c", "#cccccc", "#444444"
 HIGHLIGHT = "crimson"  # the one thing a figure points at (the 2012 gap)
 COLOURS = (RED, BLUE, GREEN, ORANGE, PURPLE, BROWN)
 # Layer kinds, as :class:`alexnet_lab.analysis.layer_table.Layer` names them.
