@@ -184,14 +184,15 @@ class CheckpointWriter:
 
 
 def load_checkpoint(path: Path) -> dict:
-    """Read a checkpoint with ``weights_only=True``; clear errors for bad files."""
+    """Read a checkpoint with ``weights_only=True`` (memory-mapped: tensors are read from
+    disk when used); clear errors for bad files."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
     if not path.exists():
         raise CheckpointError(f"No checkpoint at {path}. Train one with `alexnet-lab train`.")
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        ck = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as e:
         raise CheckpointError(f"Cannot read checkpoint {path}: {type(e).__name__}: {e}") from e
     if not isinstance(ck, dict) or not {"model", "config", "epoch"} <= set(ck):

@@ -1,4 +1,8 @@
-"""The ``alexnet-lab`` command line."""
+"""The ``alexnet-lab`` command line.
+
+Only the standard library is imported at the top: torch loads inside :func:`main`, so a
+Ctrl-C during start-up ends with one line, like a Ctrl-C later.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,6 @@ import errno
 import os
 import sys
 from pathlib import Path
-
-from alexnet_lab import data
-from alexnet_lab.checkpoint import CheckpointError
-from alexnet_lab.classes import imagenet_classes
 
 
 class UsageError(Exception):
@@ -78,6 +78,9 @@ def _os_error(e: OSError, args: argparse.Namespace) -> str:
 
 
 def _check_data(args: argparse.Namespace) -> int:
+    from alexnet_lab import data
+    from alexnet_lab.classes import imagenet_classes
+
     report = data.check_data(args.path)
     names = dict(imagenet_classes())
     for split, classes in report.counts.items():
@@ -95,6 +98,8 @@ def _check_data(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
+    from alexnet_lab import data
+
     root = data.data_root(args.data)
     name = f"--data {root}" if args.data is not None else f"the data root {root}"
     if args.data is None and os.environ.get(data.DATA_ENV):
@@ -201,6 +206,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from alexnet_lab import data
+
     parser = argparse.ArgumentParser(prog="alexnet-lab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -259,8 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; 0 on success, 2 for a bad argument, file or folder (one line on
-    stderr, no traceback), 130 when interrupted (Ctrl-C). Other exceptions are bugs and
-    propagate with their traceback."""
+    stderr, no traceback), 130 when interrupted (Ctrl-C), start-up included. Other
+    exceptions are bugs and propagate with their traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before the command started: while torch was loading
+        print("\nalexnet-lab: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    from alexnet_lab import data
+    from alexnet_lab.checkpoint import CheckpointError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

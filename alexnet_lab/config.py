@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from alexnet_lab.model import AlexNet
+from alexnet_lab.model import AlexNet, CifarNet
 
 PROFILE_ENV = "ALEXNET_LAB_PROFILE"
 MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4  # the paper's SGD (section 5)
@@ -47,17 +47,33 @@ class Config:
         dataset: folder name under the data root, or "imagenette" for the first copy of
             Imagenette found (see :func:`alexnet_lab.data.find_dataset`).
         lr: peak learning rate.
-        schedule: "plateau" (the paper: lr / 10 when val top-1 stalls) or "cosine".
+        schedule: "plateau" (the paper: lr / 10 when val top-1 stalls), "cosine" or
+            "constant" (``lr`` throughout, as in the paper's Figure 1).
         warmup_epochs: epochs of linear lr warm-up before the cosine schedule.
         min_crop_area: None for the paper's fixed crops, else the smallest share of the image
             area a random-resized training crop covers.
         pca_colour: the paper's PCA colour augmentation.
         label_smoothing: weight of the uniform target in the cross-entropy.
+        weight_decay: SGD's L2 penalty on every weight and bias (the paper: 5e-4).
         seed: seeds the weights, the data order, the augmentation and dropout.
-        lrn, overlap_pool, dropout, two_columns, activation, init: the architecture, see
-            :class:`alexnet_lab.model.AlexNet`.
+        lrn, overlap_pool, dropout, two_columns, activation, init, conv1_std: the
+            architecture, see :class:`alexnet_lab.model.AlexNet`.
+        two_devices: None (one device), or two devices, one per column, as in the paper's
+            two GPUs: "cuda:0,cuda:1", "cuda:0,cpu", "cpu,cpu" (trains
+            :class:`alexnet_lab.split.TwoDeviceAlexNet`; the batches live on the first).
         normalize: "mean" (the paper: subtract the per-channel mean from 0..255 pixels) or
             "mean_std" (0..1 pixels, minus the mean, divided by the per-channel std).
+        arch: "alexnet" (:class:`alexnet_lab.model.AlexNet`) or "cifar", the paper's
+            four-layer CIFAR-10 net (:class:`alexnet_lab.model.CifarNet`, built for
+            ``image_size``; it reads lrn, activation, init and conv1_std, and has no pooling,
+            dropout, column or width options).
+        width: share of AlexNet's conv1-conv4 kernels; 0.5 with ``two_columns=False`` is the
+            paper's one-GPU net (:class:`alexnet_lab.model.NarrowAlexNet`).
+        holdout: 0, or images per class held out of the training split (the last ones of
+            each class) and evaluated on instead of the dataset's val/ or test/ split, which
+            training then never reads: for choosing a recipe without the test set.
+        augment: random crops and flips in training; False trains on the centre crops,
+            unflipped, as evaluated (no augmentation, with ``pca_colour=False``).
         minutes: expected wall time of ``alexnet-lab train`` on ``timed_on``.
         timed_on: the machine ``minutes`` was measured (or estimated) for.
     """
@@ -75,6 +91,7 @@ class Config:
     min_crop_area: float | None = None
     pca_colour: bool = True
     label_smoothing: float = 0.0
+    weight_decay: float = WEIGHT_DECAY
     seed: int = 0
     lrn: bool = True
     overlap_pool: bool = True
@@ -82,27 +99,46 @@ class Config:
     two_columns: bool = True
     activation: str = "relu"
     init: str = "kaiming"
+    conv1_std: float | None = None
+    two_devices: str | None = None
     normalize: str = "mean_std"
+    arch: str = "alexnet"
+    width: float = 1.0
+    holdout: int = 0
+    augment: bool = True
     minutes: float = 1.0
     timed_on: str = "2 CPU cores"
 
     def __post_init__(self) -> None:
         choices = {
-            "schedule": ("plateau", "cosine"),
+            "schedule": ("plateau", "cosine", "constant"),
             "activation": ("relu", "tanh"),
             "init": ("paper", "kaiming"),
             "normalize": ("mean", "mean_std"),
+            "arch": ("alexnet", "cifar"),
         }
         for field, allowed in choices.items():
             if getattr(self, field) not in allowed:
                 raise ValueError(f"{field} must be one of {allowed}, got {getattr(self, field)!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.image_size < AlexNet.min_size:
+        if self.width <= 0 or self.holdout < 0:
+            raise ValueError(
+                f"width must be positive and holdout at least 0, got width={self.width}, "
+                f"holdout={self.holdout}"
+            )
+        least = (CifarNet if self.arch == "cifar" else AlexNet).min_size
+        if self.epochs < 1 or self.batch_size < 1 or self.image_size < least:
             raise ValueError(
                 "epochs and batch_size must be at least 1 and image_size at least "
-                f"{AlexNet.min_size}, got "
+                f"{least} (arch={self.arch}), got "
                 f"epochs={self.epochs}, batch_size={self.batch_size}, "
                 f"image_size={self.image_size}"
             )
+
+    def expected_minutes(self) -> float:
+        """``minutes`` scaled to this config's epochs and pixels per image (a variant of a
+        profile with other epochs or image size takes proportionally longer or shorter)."""
+        base = PROFILES.get(self.name, self)
+        return self.minutes * self.epochs / base.epochs * (self.image_size / base.image_size) ** 2
 
     def recipe(self) -> dict:
         """The fields that decide what is trained (all but name, minutes and timed_on)."""
@@ -191,8 +227,16 @@ def _show(value: object) -> str:
 
 
 def config_diff(old: dict, new: dict) -> dict[str, tuple[object, object]]:
-    """{field: (old value, new value)} for the recipe fields where two configs differ."""
-    keys = [k for k in {**old, **new} if k not in NOT_RECIPE]
+    """{field: (old value, new value)} for the recipe fields where two configs differ, in the
+    order of :class:`Config`'s fields.
+
+    A field missing from a dict (a run saved before the field existed) counts as its default.
+    """
+    fields = dataclasses.fields(Config)
+    defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
+    old, new = {**defaults, **old}, {**defaults, **new}
+    keys = [f.name for f in fields] + [k for k in {**old, **new} if k not in defaults]
+    keys = list(dict.fromkeys(k for k in keys if k not in NOT_RECIPE))
     return {k: (old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k)}
 
 

@@ -57,9 +57,10 @@ from alexnet_lab.config import (
 )
 from alexnet_lab.data import eval_split, find_data
 from alexnet_lab.evaluate import evaluate, topk_correct
-from alexnet_lab.model import AlexNet
+from alexnet_lab.model import AlexNet, CifarNet, NarrowAlexNet
 from alexnet_lab.pack import ensure_pack, load_pack, quiet
 from alexnet_lab.precision import use_bf16
+from alexnet_lab.split import TwoDeviceAlexNet, parse_devices
 
 STATS = ("mean", "std", "eigvals", "eigvecs")
 
@@ -68,18 +69,28 @@ class DivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-def build_model(config: Config, num_classes: int) -> AlexNet:
+def build_model(config: Config, num_classes: int) -> AlexNet | TwoDeviceAlexNet | CifarNet:
     """The AlexNet that ``config`` describes (LRN, pooling, dropout, columns, activation,
-    init)."""
-    return AlexNet(
-        num_classes,
-        lrn=config.lrn,
-        overlap_pool=config.overlap_pool,
-        dropout=config.dropout,
-        two_columns=config.two_columns,
-        activation=config.activation,
-        init=config.init,
-    )
+    init); with ``config.two_devices``, a :class:`TwoDeviceAlexNet` with its columns there;
+    with a ``width`` other than 1, a :class:`NarrowAlexNet`; with ``arch="cifar"``, the
+    :class:`CifarNet` for ``config.image_size``."""
+    if config.arch == "cifar" or config.width != 1:
+        if config.two_devices is not None:
+            raise ValueError("two_devices splits the paper's AlexNet (arch=alexnet, width=1)")
+        if config.arch == "cifar":
+            return CifarNet(num_classes, config.image_size, lrn=config.lrn, init=config.init,
+                            activation=config.activation, conv1_std=config.conv1_std)  # fmt: skip
+    options = {"lrn": config.lrn, "overlap_pool": config.overlap_pool, "dropout": config.dropout,
+               "activation": config.activation, "init": config.init,
+               "conv1_std": config.conv1_std}  # fmt: skip
+    if config.width != 1:
+        return NarrowAlexNet(num_classes, width=config.width, two_columns=config.two_columns,
+                             **options)  # fmt: skip
+    if config.two_devices is None:
+        return AlexNet(num_classes, two_columns=config.two_columns, **options)
+    if not config.two_columns:
+        raise ValueError("two_devices puts one column on each device: it needs two_columns=true")
+    return TwoDeviceAlexNet(num_classes, config.two_devices, **options)
 
 
 def input_stats(pack: dict, config: Config) -> dict[str, torch.Tensor]:
@@ -95,9 +106,37 @@ def input_stats(pack: dict, config: Config) -> dict[str, torch.Tensor]:
     return stats
 
 
+def split_holdout(pack: dict, per_class: int) -> tuple[dict, dict]:
+    """A training pack split in two: (the rest, the last ``per_class`` images of each class),
+    each with the colour statistics of its own images (:func:`augment.pca_colour_stats`).
+
+    Raises:
+        ValueError: a class has no more than ``per_class`` images.
+    """
+    labels = pack["labels"]
+    held = torch.zeros(len(labels), dtype=torch.bool)
+    for c in labels.unique():
+        where = (labels == c).nonzero().flatten()
+        if len(where) <= per_class:
+            raise ValueError(
+                f"holdout={per_class} leaves no training images of class "
+                f"{pack['classes'][c]!r}, which has {len(where)}"
+            )
+        held[where[-per_class:]] = True
+
+    def part(mask: torch.Tensor) -> dict:
+        stats = dict(zip(STATS, augment.pca_colour_stats(pack["images"][mask]), strict=True))
+        return {**pack, "images": pack["images"][mask], "labels": labels[mask], **stats}
+
+    return part(~held), part(held)
+
+
 def make_scheduler(opt: torch.optim.Optimizer, config: Config, steps: int):
     """ReduceLROnPlateau on val top-1 (stepped per epoch) or cosine over ``config.epochs`` of
-    ``steps`` batches, after ``config.warmup_epochs`` of linear warm-up (stepped per batch)."""
+    ``steps`` batches, after ``config.warmup_epochs`` of linear warm-up (stepped per batch);
+    "constant" keeps ``config.lr`` (a scheduler that is never stepped)."""
+    if config.schedule == "constant":
+        return torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
     if config.schedule == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, mode="max", factor=0.1, patience=PLATEAU_PATIENCE
@@ -110,11 +149,11 @@ def make_scheduler(opt: torch.optim.Optimizer, config: Config, steps: int):
     return torch.optim.lr_scheduler.SequentialLR(opt, [linear, cosine], milestones=[warm])
 
 
-def sgd(model: nn.Module, lr: float) -> torch.optim.SGD:
-    """The paper's optimizer: SGD with momentum 0.9 and weight decay 5e-4 (PyTorch's fused
-    implementation, which updates each tensor in one pass)."""
+def sgd(model: nn.Module, lr: float, weight_decay: float = WEIGHT_DECAY) -> torch.optim.SGD:
+    """The paper's optimizer: SGD with momentum 0.9 and weight decay (the paper: 5e-4), in
+    PyTorch's fused implementation, which updates each tensor in one pass."""
     return torch.optim.SGD(
-        model.parameters(), lr=lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY, fused=True
+        model.parameters(), lr=lr, momentum=MOMENTUM, weight_decay=weight_decay, fused=True
     )
 
 
@@ -260,6 +299,10 @@ def train_one_epoch(
         )
         if not config.pca_colour:
             params[5].zero_()
+        if not config.augment:  # the centre crop, unflipped, as evaluate() takes it
+            centre, size = torch.full((batch,), (side - config.image_size) // 2), config.image_size
+            params = (centre, centre, torch.full((batch,), size), torch.full((batch,), size),
+                      torch.zeros(batch, dtype=torch.bool), params[5])  # fmt: skip
         idx = progress.order[step * batch : (step + 1) * batch][part].to(data.images.device)
         x = augment.train_batch(
             data.images[idx], config.image_size, data.stats, params=[p[part] for p in params]
@@ -346,7 +389,7 @@ def check_resume(saved: dict, config: Config, path: Path) -> None:
     hint = (
         " A cosine schedule decays to 0 at the end of the planned epochs, so a run cannot be "
         "extended: train a new variant (--set epochs=N) instead."
-        if "epochs" in diff
+        if "epochs" in diff and config.schedule != "plateau"
         else ""
     )
     raise CheckpointError(
@@ -394,6 +437,11 @@ def train(
             "--resume."
         )
     distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ
+    if distributed and config.two_devices:
+        raise ValueError(
+            "two_devices (model parallel) cannot run under torchrun (data parallel): every "
+            "process would use the same two devices. Drop --set two_devices, or run one process."
+        )
     own_group = distributed and not dist.is_initialized()
     if own_group:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -413,8 +461,10 @@ def _train(config, out, data, resume, packs, compile, bf16, distributed) -> list
         torch.cuda.set_device(device)
     else:
         device = torch.device("cpu")
-    amp = use_bf16(device) if bf16 is None else bf16
-    torch.backends.cudnn.benchmark = device.type == "cuda"  # fixed shapes: fastest kernels
+    devices = parse_devices(config.two_devices) if config.two_devices else (device,)
+    device = devices[0]  # a TwoDeviceAlexNet takes its batches and gives its logits there
+    amp = all(map(use_bf16, devices)) if bf16 is None else bf16
+    torch.backends.cudnn.benchmark = any(d.type == "cuda" for d in devices)  # fixed shapes
     path = out / CHECKPOINT
     if path.exists() and not resume:
         raise CheckpointError(
@@ -431,9 +481,12 @@ def _train(config, out, data, resume, packs, compile, bf16, distributed) -> list
     dataset = find_data(data, config.dataset)
     side = augment.resize_for(config.image_size)
     splits = (("train", config.train_per_class), (eval_split(dataset), config.val_per_class))
+    if config.holdout:  # the eval split is never read: train/ gives both parts
+        splits = (("train", config.train_per_class and config.train_per_class + config.holdout),)
     if rank > 0:
         dist.barrier()  # wait for rank 0 to write the packs
-    tr, va = (load_pack(ensure_pack(dataset, split, side, n, packs)) for split, n in splits)
+    parts = [load_pack(ensure_pack(dataset, split, side, n, packs)) for split, n in splits]
+    tr, va = split_holdout(parts[0], config.holdout) if config.holdout else parts
     if rank == 0 and distributed:
         dist.barrier()
     stats = input_stats(tr, config)
@@ -450,10 +503,11 @@ def _train(config, out, data, resume, packs, compile, bf16, distributed) -> list
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)  # data order and augmentation
-    model = build_model(config, len(tr["classes"])).to(device)
+    model = build_model(config, len(tr["classes"]))
+    model = model if config.two_devices else model.to(device)  # the columns stay where they are
     if amp:
         model = model.to(memory_format=torch.channels_last)
-    opt = sgd(model, config.lr)
+    opt = sgd(model, config.lr, config.weight_decay)
     sched = make_scheduler(opt, config, steps)
     progress = Progress()
     if resume and path.exists():

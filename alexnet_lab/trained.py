@@ -8,6 +8,7 @@ writes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from alexnet_lab.checkpoint import (
 from alexnet_lab.config import Config, config_diff, get_profile, variant_name
 from alexnet_lab.model import AlexNet
 from alexnet_lab.paths import RUNS
+from alexnet_lab.split import to_grouped
 from alexnet_lab.train import build_model, train
 
 
@@ -67,7 +69,8 @@ def run_dir(profile: str | Config | None = None, runs: str | os.PathLike | None 
 
 def load_run(path: str | os.PathLike) -> tuple[AlexNet, TrainedMeta]:
     """The AlexNet stored in a checkpoint file (or run folder), in eval mode on the CPU, and
-    its :class:`TrainedMeta`."""
+    its :class:`TrainedMeta`. A run trained on two devices comes back as the same network in
+    one piece (:func:`alexnet_lab.split.to_grouped`)."""
     path = Path(path)
     ck = load_checkpoint(path)
     path = path / CHECKPOINT if path.is_dir() else path
@@ -77,8 +80,13 @@ def load_run(path: str | os.PathLike) -> tuple[AlexNet, TrainedMeta]:
         raise CheckpointError(
             f"{path} was written by another version of alexnet_lab ({e}); retrain it."
         ) from e
-    model = build_model(config, len(ck["classes"]))
-    load_model_state(model, ck["model"], path)
+    if config.two_devices is None:
+        model = build_model(config, len(ck["classes"]))
+        load_model_state(model, ck["model"], path)
+    else:  # its devices may not exist here: load the columns on the CPU, as one grouped model
+        split = build_model(dataclasses.replace(config, two_devices="cpu,cpu"), len(ck["classes"]))
+        load_model_state(split, ck["model"], path)
+        model = to_grouped(split)
     meta = TrainedMeta(
         config=config,
         variant=ck["variant"],
@@ -128,7 +136,7 @@ def load_trained(
     command = f"alexnet-lab train --profile {config.name}{sets}" + (" --compile" * compile)
     epochs = f"{config.epochs} epoch" + ("s" if config.epochs > 1 else "")
     print(
-        f"{what} run in {folder}: {epochs}, about {config.minutes:g} min on "
+        f"{what} run in {folder}: {epochs}, about {config.expected_minutes():.2g} min on "
         f"{config.timed_on} (`{command}` does the same).",
         flush=True,
     )

@@ -42,6 +42,21 @@
 #   throughput  project vs torchvision-reference pipeline at 224 px, for each batch size in
 #               $BATCH (default 128);
 #   chapters    every chapter executed in the gpu profile (times each; CHAPTERS_S limits it).
+#   filters     the "filters" study at 224 px (conv1 smoothness per variant) and the conv1
+#               weights of the gpu-profile model from the gpu step (gpu_conv1.pt, 140 KB), to
+#               compare with the cpu models' (book/results/filters-cpu.json);
+#   split       the two-device AlexNet on (cuda:0, cuda:0) and (cuda:0, cpu): equivalence with
+#               the grouped model, fwd+bwd time at batch 128, peak memory against the ledger
+#               (bench/two_devices.py);
+#   claims      the paper-claims studies in the gpu profile: relu_vs_tanh and lrn_cifar10 need
+#               cifar10 beside $DATA (its packs are well under 50 MiB), then the Imagenette
+#               ablations at 224 px, as many as CLAIMS_S allows (results JSON per study).
+#
+# Open as of 2026-11-30 (no device drawn since the PCA fix): the gpu profile at 85% val top-1
+# in 5 min or less, 25k img/s end to end at 224 px with the Triton LRN, every chapter in the
+# gpu profile, and the three steps above. A 15-minute plan: call 1 (p1.tar) runs `speed` with
+# the Triton variants and `split`; call 2 carries p2.tar; call 3 (p3.tar) runs
+# `COMPILE=1 ... gpu filters throughput`; a later session runs `claims` and `chapters`.
 # The PCA colour shift is now alpha * sqrt(lambda) * p (was alpha * lambda * p): the gpu
 # profile's accuracy must be measured again with it.
 # COMPILE=1 runs the gpu and throughput steps through torch.compile; VARIANTS names the
@@ -100,6 +115,20 @@ for name in "$@"; do
         mkdir -p "$OUT/book" && cp book/*.ipynb "$OUT/book/"
         ALEXNET_LAB_DATA=$(dirname "$DATA") ALEXNET_LAB_PROFILE=gpu timeout ${CHAPTERS_S:-500} \
             python3 -m alexnet_lab.chapters.execute "$OUT/book" ;;
+    filters)
+        timeout ${FILTERS_S:-240} python3 -m alexnet_lab.cli experiment filters --profile gpu \
+            --data "$DATA" --out "$OUT/filters-gpu.json"
+        python3 -c "import sys, torch; from alexnet_lab.trained import load_run
+m, meta = load_run(sys.argv[1]); torch.save(m.features.conv1.weight.detach().clone(), sys.argv[2])
+print(meta.variant, meta.metrics)" "$(dirname "$(find "$RUNS/gpu" -name checkpoint.pt | head -1)")" \
+            "$OUT/gpu_conv1.pt" ;;
+    split)
+        timeout ${SPLIT_S:-150} python3 bench/two_devices.py --batch 128 --out "$OUT/two_devices.json" ;;
+    claims)
+        for study in ${STUDIES:-relu_vs_tanh lrn_cifar10 ablations}; do
+            ALEXNET_LAB_DATA=$(dirname "$DATA") timeout ${CLAIMS_S:-480} python3 -m alexnet_lab.cli \
+                experiment "$study" --profile gpu --out "$OUT/$study-gpu.json"
+        done ;;
     throughput)
         for b in $BATCH; do
             timeout 90 python3 bench/train_throughput.py --data "$DATA" --size 224 --batch $b \

@@ -147,3 +147,20 @@ def test_a_file_size_limit_stops_the_run_at_once_with_the_reason(dataset, tmp_pa
     assert "Could not write checkpoint" in log and "file-size limit" in log
     assert "Traceback" not in log
     assert not (out / "checkpoint.pt").exists() and not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.4, 0.8, 1.5])
+def test_ctrl_c_while_torch_loads_is_one_line(delay):
+    """The console script imports alexnet_lab.cli and calls main(); a Ctrl-C at any moment of
+    that start-up (torch takes a second or two to import) ends without a traceback."""
+    script = "import sys; from alexnet_lab.cli import main; sys.exit(main())"
+    argv = [sys.executable, "-c", script, "layers", "--size", "224"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert "Traceback" not in out, out
+    # 130: our handler; -SIGINT: killed before Python installed its handler; 0: done already
+    assert proc.returncode in (130, -signal.SIGINT, 0), (proc.returncode, out)
+    if proc.returncode == 130:
+        assert out.strip().endswith("interrupted"), out

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from alexnet_lab.analysis.tables import DisplayTable, ShownAsTable
 from alexnet_lab.augment import PCA_STD, resize_for
-from alexnet_lab.config import MOMENTUM, PLATEAU_PATIENCE, WEIGHT_DECAY, Config
+from alexnet_lab.config import MOMENTUM, PLATEAU_PATIENCE, Config
 
 INIT = {
     "paper": "N(0, 0.01^2); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0 (as the paper)",
@@ -85,10 +85,11 @@ def recipe_table(profile: Config) -> RecipeTable:
          f"{side}x{side} images"),
         ("augmentation", f"random crops, flips, PCA colour (alpha ~ N(0, {PCA_STD}^2))", crops),
         ("normalization", "subtract the mean image", normalization),
-        ("initialization", INIT["paper"].split(" (")[0], INIT[p.init]),
+        ("initialization", INIT["paper"].split(" (")[0], INIT[p.init] + (
+            f"; conv1 N(0, {p.conv1_std:g}^2)" if p.conv1_std is not None else "")),
         ("loss", "cross-entropy (multinomial logistic regression)", loss),
         ("optimizer", "SGD, momentum 0.9, weight decay 5e-4",
-         f"SGD, momentum {MOMENTUM:g}, weight decay {WEIGHT_DECAY:g}"),
+         f"SGD, momentum {MOMENTUM:g}, weight decay {p.weight_decay:g}"),
         ("batch size", "128", str(p.batch_size)),
         ("learning rate", "0.01, / 10 when val error stops improving (3 times)",
          f"{p.lr:g}, {schedule}"),

@@ -8,6 +8,7 @@ and :func:`imagenette_batch` load validation images prepared as the trainer eval
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -17,9 +18,10 @@ import torch
 
 from alexnet_lab.augment import eval_transform
 from alexnet_lab.classes import IMAGENETTE_WNIDS
-from alexnet_lab.config import BASE, Config, get_profile
+from alexnet_lab.config import BASE, Config, get_profile, with_overrides
 from alexnet_lab.data import ImageFolder, find_dataset, load_rgb
 from alexnet_lab.model import AlexNet
+from alexnet_lab.paths import REPO
 from alexnet_lab.train import build_model
 from alexnet_lab.trained import TrainedMeta, load_trained
 
@@ -58,14 +60,37 @@ def begin_chapter(profile: str | None = None, seed: int = 0) -> Chapter:
     return Chapter(p)
 
 
-def chapter_model(profile: Config) -> tuple[AlexNet, TrainedMeta]:
-    """The network the layer chapters look at, and its metadata: ``load_trained(profile)``.
+# The variant the chapters on what the network learned and why it decides look at: conv1
+# drawn from N(0, 0.01^2) instead of He-normal, so that the little training a CPU budget
+# gives is not buried under the initial noise (the "filters" study measures it).
+SMOOTH_CONV1 = {"conv1_std": 0.01}
 
-    The AlexNet trained on Imagenette (10 classes) with ``profile``, in eval mode on the
+
+def chapter_model(profile: Config, overrides: dict | None = None) -> tuple[AlexNet, TrainedMeta]:
+    """The network a chapter looks at, and its metadata: ``load_trained(profile)``, or the
+    variant ``overrides`` makes of it (for example :data:`SMOOTH_CONV1`).
+
+    The AlexNet trained on Imagenette (10 classes) with that config, in eval mode on the
     CPU. ``meta.stats`` holds the colour statistics its inputs are normalized with. Trains
     it first if its run folder has no finished run.
     """
-    return load_trained(profile)
+    return load_trained(with_overrides(profile, overrides or {}))
+
+
+RESULTS = REPO / "book" / "results"  # committed results of long studies, shown by chapters
+
+
+def committed_results(study: str, profile: str) -> dict:
+    """The results JSON of a study run in full (``alexnet-lab experiment STUDY --profile
+    PROFILE --out book/results/STUDY-PROFILE.json``) and committed with the book, so a
+    chapter can show hours of training without repeating them."""
+    path = RESULTS / f"{study}-{profile}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No committed results at {path}. Make them with `alexnet-lab experiment {study} "
+            f"--profile {profile} --out {path}`."
+        )
+    return json.loads(path.read_text())
 
 
 def model_summary(meta: TrainedMeta) -> str:

@@ -15,18 +15,30 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from alexnet_lab.viz.widgets import MIME_WIDGET
+
 
 def execute(path: Path, timeout: int = 7200) -> float:
-    """Run one notebook top to bottom in a fresh kernel, save it, return seconds taken."""
+    """Run one notebook top to bottom in a fresh kernel, save it, return seconds taken.
+
+    Explorers (:mod:`alexnet_lab.viz.widgets`) keep only their static HTML in the saved
+    notebook: the live widget view needs a kernel, and its stored state would double the
+    page weight while showing nothing that works.
+    """
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
+        store_widget_state=False,
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     seconds = time.perf_counter() - start
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(MIME_WIDGET, None)
+    nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
     return seconds
 
