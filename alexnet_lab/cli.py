@@ -170,6 +170,16 @@ def _experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scaling(args: argparse.Namespace) -> int:
+    from alexnet_lab.config import get_profile
+    from alexnet_lab.experiments.scaling import data_parallel_scaling
+
+    path = data_parallel_scaling(get_profile(args.profile), args.processes, None, args.data,
+                                 out=args.out)  # fmt: skip
+    print(f"results: {path}")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
@@ -251,6 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help=data_help)
     p.add_argument("--out", help="results JSON (default: runs/<profile>/experiments/NAME.json)")
     p.set_defaults(func=_experiment)
+
+    p = sub.add_parser(
+        "scaling", help="time data-parallel training (torchrun, DDP) on 1, 2, 4 processes"
+    )
+    p.add_argument("--profile", choices=profiles, help="default: $ALEXNET_LAB_PROFILE")
+    p.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4], metavar="N")
+    p.add_argument("--data", help=data_help)
+    p.add_argument("--out", help="results JSON (default: runs/<profile>/experiments/scaling.json)")
+    p.set_defaults(func=_scaling)
 
     p = sub.add_parser(
         "evaluate", help="top-1 and top-5 accuracy of a checkpoint (on a GPU if there is one)"

@@ -133,6 +133,12 @@ class Config:
                 f"epochs={self.epochs}, batch_size={self.batch_size}, "
                 f"image_size={self.image_size}"
             )
+        if self.schedule == "cosine" and self.warmup_epochs >= self.epochs:
+            raise ValueError(
+                f"the cosine schedule needs more epochs ({self.epochs}) than warm-up epochs "
+                f"({self.warmup_epochs}): --set epochs={self.warmup_epochs + 1} or more, or "
+                "--set warmup_epochs=0"
+            )
 
     def expected_minutes(self) -> float:
         """``minutes`` scaled to this config's epochs and pixels per image (a variant of a

@@ -88,3 +88,9 @@ def test_config_diff_names_the_fields_that_differ():
     a, b = get_profile("cpu"), with_overrides(get_profile("cpu"), ["lrn=false"])
     assert config_diff(a.recipe(), b.recipe()) == {"lrn": (True, False)}
     assert config_diff(a.recipe(), a.recipe()) == {}
+
+
+def test_a_cosine_schedule_shorter_than_its_warm_up_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"--set epochs=3 or more, or --set warmup_epochs=0"):
+        with_overrides(get_profile("cpu"), {"epochs": 2})  # the cpu profile warms up 2 epochs
+    assert with_overrides(get_profile("cpu"), {"epochs": 2, "warmup_epochs": 0}).epochs == 2

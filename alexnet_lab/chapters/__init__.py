@@ -82,12 +82,14 @@ RESULTS = REPO / "book" / "results"  # committed results of long studies, shown 
 
 def committed_results(study: str, profile: str) -> dict:
     """The results JSON of a study run in full (``alexnet-lab experiment STUDY --profile
-    PROFILE --out book/results/STUDY-PROFILE.json``) and committed with the book, so a
-    chapter can show hours of training without repeating them."""
+    PROFILE --out book/results/STUDY-PROFILE.json``; for ``"scaling"``, ``alexnet-lab
+    scaling``) and committed with the book, so a chapter can show hours of training without
+    repeating them."""
     path = RESULTS / f"{study}-{profile}.json"
     if not path.exists():
+        command = "scaling" if study == "scaling" else f"experiment {study}"
         raise FileNotFoundError(
-            f"No committed results at {path}. Make them with `alexnet-lab experiment {study} "
+            f"No committed results at {path}. Make them with `alexnet-lab {command} "
             f"--profile {profile} --out {path}`."
         )
     return json.loads(path.read_text())

@@ -1,6 +1,7 @@
-"""Figures for the two-GPU section: the training memory against a GTX 580's 3 GiB, and the
-bytes that cross between the GPUs (computed by :mod:`alexnet_lab.analysis.memory` and
-:mod:`alexnet_lab.analysis.wire`)."""
+"""Figures for the two-GPU chapter: the training memory against a GTX 580's 3 GiB, the bytes
+that cross between the GPUs (computed by :mod:`alexnet_lab.analysis.memory` and
+:mod:`alexnet_lab.analysis.wire`), the colour of each column's conv1 kernels (the "colour"
+study) and data-parallel step times (:mod:`alexnet_lab.experiments.scaling`)."""
 
 from __future__ import annotations
 
@@ -113,4 +114,62 @@ def plot_wire(
            title=title or f"What crosses between the two GPUs (times at "
            f"{report.bandwidth / 1e9:g} GB/s per direction)")  # fmt: skip
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return finish(fig, new)
+
+
+def plot_colour_shares(runs: Sequence[dict], ax: AxesArg = None) -> Figure:
+    """The colour share of every conv1 kernel, one strip per half of conv1 and per run, with
+    each half's mean as a bar: do the halves of a two-column net differ more than those of a
+    one-column net?
+
+    Args:
+        runs: the "colour" study's runs (``run_experiment``'s "runs", with
+            ``measures["colour_share"]``); runs that diverged are left out.
+        ax: one Axes to draw on (None: a new figure).
+    """
+    runs = [r for r in runs if "measures" in r]
+    new = ax is None
+    fig, ax = axes_or_new(ax, figsize=(1.1 * len(runs) + 2.5, 3.4))
+    rng = torch.Generator().manual_seed(0)
+    for i, run in enumerate(runs):
+        s = torch.tensor(run["measures"]["colour_share"])
+        half = len(s) // 2
+        for j, (part, colour) in enumerate(((s[:half], BLUE), (s[half:], ORANGE))):
+            x = i + (j - 0.5) * 0.36
+            jitter = (torch.rand(len(part), generator=rng) - 0.5) * 0.22
+            ax.scatter(x + jitter, part, s=6, color=colour, alpha=0.6, lw=0,
+                       label=("kernels 1-48", "kernels 49-96")[j] if i == 0 else None)  # fmt: skip
+            ax.hlines(part.mean(), x - 0.15, x + 0.15, color=DARK_GREY, lw=2)
+    ax.set_xticks(range(len(runs)), [f"{r['label']}\nseed {r['seed']}" for r in runs], fontsize=8)
+    ax.set(ylabel="colour share of a kernel", ylim=(0, 1),
+           title="conv1: colour share per kernel, by half (bar: the half's mean)")  # fmt: skip
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), markerscale=2)
+    return finish(fig, new)
+
+
+def plot_scaling(rows: Sequence[dict], ax: AxesArg = None) -> Figure:
+    """Seconds per SGD step of one global batch against the number of data-parallel
+    processes, each bar labelled with what every process all-reduces per step.
+
+    Args:
+        rows: the "rows" of :func:`alexnet_lab.experiments.scaling.data_parallel_scaling`'s
+            results.
+        ax: one Axes to draw on (None: a new figure).
+    """
+    new = ax is None
+    fig, ax = axes_or_new(ax, figsize=(5.5, 3.2))
+    names = [f"{r['processes']} x {r['threads']} thread{'s' if r['threads'] > 1 else ''}"
+             for r in rows]  # fmt: skip
+    seconds = [r["step_seconds"] for r in rows]
+    ax.bar(names, seconds, color=BLUE, width=0.6)
+    for i, r in enumerate(rows):
+        ax.annotate(f"{r['step_seconds']:.2f} s\nsends {r['ring_bytes'] / MIB:,.0f} MiB",
+                    (i, r["step_seconds"]), ha="center", va="bottom", fontsize=8,
+                    xytext=(0, 2), textcoords="offset points")  # fmt: skip
+    ax.set(
+        xlabel="processes x threads each",
+        ylabel="seconds per step",
+        ylim=(0, max(seconds) * 1.35),
+        title="Data parallelism: one batch, split over processes",
+    )
     return finish(fig, new)
