@@ -50,7 +50,9 @@
 #               (bench/two_devices.py);
 #   claims      the paper-claims studies in the gpu profile: relu_vs_tanh and lrn_cifar10 need
 #               cifar10 beside $DATA (its packs are well under 50 MiB), then the Imagenette
-#               ablations at 224 px, as many as CLAIMS_S allows (results JSON per study).
+#               ablations at 224 px, as many as CLAIMS_S allows (results JSON per study);
+#               `STUDIES=colour` runs the two-GPU chapter's colour study at 224 px instead
+#               (the cpu one, book/results/colour-cpu.json, found no colour specialization).
 #
 # Open as of 2026-11-30 (no device drawn since the PCA fix): the gpu profile at 85% val top-1
 # in 5 min or less, 25k img/s end to end at 224 px with the Triton LRN, every chapter in the
