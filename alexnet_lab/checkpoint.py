@@ -10,7 +10,8 @@ with ``torch.load(weights_only=True)`` (no code runs while loading). Keys:
 * "history": one dict of metrics per epoch (also in ``history.json``);
 * "config": the :class:`~alexnet_lab.config.Config` as a dict, "variant": its name,
   "dataset": the dataset folder, "stats": the colour statistics inputs are normalized with,
-  "classes": class names in label order.
+  "classes": class names in label order, "commits": the git commits of the code that trained
+  it, oldest first (one, unless it was resumed with other code; missing before 2026-11-30).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ there they go into the user's data directory, e.g. ``~/.local/share/alexnet-lab`
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import platformdirs
@@ -35,3 +36,15 @@ REPO = home()  # the repository, or the user data directory outside one
 RUNS = REPO / "runs"  # runs/<profile>/<variant>/: checkpoint.pt and history.json
 PACKS = REPO / "packs"  # decoded datasets, see alexnet_lab.pack
 REPO_DATA = REPO / "data"  # the data root when neither --data nor $ALEXNET_LAB_DATA is set
+
+
+def git_commit() -> str | None:
+    """The repository's commit (with "+dirty" for uncommitted changes), or None outside git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                                text=True, check=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO, capture_output=True, text=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")

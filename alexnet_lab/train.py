@@ -60,6 +60,7 @@ from alexnet_lab.data import eval_split, find_data
 from alexnet_lab.evaluate import evaluate, topk_correct
 from alexnet_lab.model import AlexNet, CifarNet, NarrowAlexNet
 from alexnet_lab.pack import ensure_pack, load_pack, quiet
+from alexnet_lab.paths import git_commit
 from alexnet_lab.precision import use_bf16
 from alexnet_lab.split import TwoDeviceAlexNet, parse_devices
 
@@ -390,7 +391,7 @@ def checkpoint_state(
         "history": progress.history,
         "config": dataclasses.asdict(config),
         "variant": variant_name(config),
-        **meta,  # "dataset", "classes", "stats"
+        **meta,  # "dataset", "classes", "stats", "commits"
     }
 
 
@@ -528,9 +529,10 @@ def _train(config, out, data, resume, packs, compile, bf16, distributed) -> list
         model = model.to(memory_format=torch.channels_last)
     opt = sgd(model, config.lr, config.weight_decay)
     sched = make_scheduler(opt, config, steps)
-    progress = Progress()
+    progress, commits = Progress(), []
     if resume and path.exists():
         ck = load_checkpoint(path)
+        commits = list(ck.get("commits", ["unrecorded"]))  # written before commits were kept
         check_resume(ck["config"], config, path)
         load_model_state(model, ck["model"], path)
         opt.load_state_dict(ck["optimizer"])
@@ -547,7 +549,8 @@ def _train(config, out, data, resume, packs, compile, bf16, distributed) -> list
     else:
         net = model
     net = torch.compile(net) if compile else net
-    meta = {"dataset": str(dataset), "classes": tr["classes"], "stats": stats}
+    commits += [c for c in [git_commit()] if c and c not in commits]  # the code that trains it
+    meta = {"dataset": str(dataset), "classes": tr["classes"], "stats": stats, "commits": commits}
     show = rank == 0 and not quiet()
     t0, elapsed0 = time.perf_counter(), progress.elapsed
 

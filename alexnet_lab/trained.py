@@ -44,6 +44,8 @@ class TrainedMeta:
         metrics: the last epoch's row of the history ("val_top1", "val_top5", ...).
         dataset: the dataset folder it was trained on.
         path: the checkpoint file.
+        commits: the git commits of the code that trained it (empty for checkpoints written
+            before they were recorded).
     """
 
     config: Config
@@ -54,6 +56,7 @@ class TrainedMeta:
     metrics: dict[str, float]
     dataset: str
     path: Path
+    commits: tuple[str, ...] = ()
 
 
 def _as_config(profile: str | Config | None) -> Config:
@@ -96,6 +99,7 @@ def load_run(path: str | os.PathLike) -> tuple[AlexNet, TrainedMeta]:
         metrics=ck["history"][-1] if ck["history"] else {},
         dataset=ck["dataset"],
         path=path,
+        commits=tuple(ck.get("commits", ())),
     )
     return model.eval(), meta
 

@@ -39,6 +39,7 @@ def test_the_tiny_study_trains_each_variant_once_and_records_it(dataset, tmp_pat
         ("no LRN", "lrn=false", 0),
     ]
     assert all(r["trained_now"] for r in runs) and runs[1]["config"]["lrn"] is False
+    assert all(r["commits"] == [record["commit"]] for r in runs)  # each run's own code
     for r in runs:
         ck = load_checkpoint(tmp_path / "runs" / "smoke" / r["variant"])
         assert r["final"] == ck["history"][-1] and len(r["history"]) == smoke.epochs

@@ -27,6 +27,7 @@ from alexnet_lab.checkpoint import (
 )
 from alexnet_lab.config import get_profile, with_overrides
 from alexnet_lab.model import AlexNet
+from alexnet_lab.paths import git_commit
 from alexnet_lab.train import DivergedError, make_scheduler, train
 from alexnet_lab.trained import load_history, load_run, load_trained
 
@@ -100,6 +101,14 @@ def test_resume_after_an_epoch_gives_the_same_weights(dataset, packs, baseline, 
     assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 1
     train(PROFILE, tmp_path, dataset, resume=True, packs=packs)  # plateau: may run longer
     _same_run(baseline["plateau"], tmp_path)
+    # the commit of the code that trained it, once: resuming with the same code adds nothing
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["commits"] == [git_commit()]
+    ck = load_checkpoint(tmp_path / "checkpoint.pt")
+    del ck["commits"]  # as written before commits were kept
+    torch.save(ck, tmp_path / "old.pt")  # not over the file ck is memory-mapped from
+    (tmp_path / "old.pt").replace(tmp_path / "checkpoint.pt")
+    train(dataclasses.replace(PROFILE, epochs=3), tmp_path, dataset, resume=True, packs=packs)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["commits"] == ["unrecorded", git_commit()]
 
 
 def test_ctrl_c_saves_and_resume_continues_exactly(dataset, packs, baseline, tmp_path):

@@ -27,7 +27,6 @@ import datetime
 import json
 import os
 import platform
-import subprocess
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ from alexnet_lab.analysis.filters import conv1_smoothness
 from alexnet_lab.checkpoint import HISTORY
 from alexnet_lab.config import Config, variant_name, with_overrides
 from alexnet_lab.experiments.summary import speed_score, val_error_score
-from alexnet_lab.paths import REPO, RUNS
+from alexnet_lab.paths import RUNS, git_commit
 from alexnet_lab.train import DivergedError, build_model
 from alexnet_lab.trained import TrainedMeta, load_history, load_trained, run_dir
 
@@ -364,18 +363,6 @@ def machine() -> dict[str, str | int]:
     }
 
 
-def git_commit() -> str | None:
-    """The repository's commit (with "+dirty" for uncommitted changes), or None outside git."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
-                                text=True, check=True).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=REPO, capture_output=True, text=True).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("+dirty" if dirty else "")
-
-
 DIVERGED = "diverged.txt"  # in a run folder: the message of a run whose loss became NaN
 
 
@@ -421,6 +408,7 @@ def train_run(
         "history": curves,
         "wall_seconds": curves[-1]["seconds"],
         "trained_now": not finished,
+        "commits": list(meta.commits),
         **({"measures": measure(model, meta)} if measure else {}),
     }
 
@@ -447,10 +435,12 @@ def run_experiment(
         out: the results file (default ``<runs>/<profile>/experiments/<name>.json``).
 
     Returns:
-        The path of the results JSON: {"study", "question", "profile", "machine", "commit",
-        "finished", "runs": [{"label", "variant", "seed", "config", "final", "history",
-        "wall_seconds", "trained_now"}]}; a run whose loss became NaN has "diverged" (the
-        message) instead of "final", "history", "wall_seconds" and "trained_now". A study
+        The path of the results JSON: {"study", "question", "profile", "machine", "commit"
+        (of this call's code), "finished", "runs": [{"label", "variant", "seed", "config",
+        "final", "history", "wall_seconds", "trained_now", "commits" (of the code that
+        trained the run: it may have been trained by an earlier call, or by another study
+        sharing its folder)}]}; a run whose loss became NaN has "diverged" (the message)
+        instead of "final", "history", "wall_seconds", "trained_now" and "commits". A study
         with a sweep also has "sweep": {"over", "score", "runs" (as "runs", each with its
         "value" and "score", None if it diverged), "chosen": {label: value}}.
     """

@@ -25,8 +25,8 @@ from pathlib import Path
 from alexnet_lab.analysis.wire import ring_all_reduce_values
 from alexnet_lab.checkpoint import HISTORY
 from alexnet_lab.config import BASE, Config, variant_name, with_overrides
-from alexnet_lab.experiments import git_commit, machine
-from alexnet_lab.paths import RUNS
+from alexnet_lab.experiments import machine
+from alexnet_lab.paths import RUNS, git_commit
 
 # Per profile: two epochs without warm-up (the second is timed); on the cpu profile of 20
 # steps.
