@@ -14,7 +14,7 @@ gathered on the first device, where the loss is computed.
 device with ``groups=2``; :func:`to_two_devices` and :func:`to_grouped` convert weights
 between the two exactly. One difference: the grouped model's LRN sums the squares of the 5
 neighbouring maps over all 96 (256) maps of a layer, so the two maps on either side of the
-column boundary (47/48 in lrn1, 127/128 in lrn2) also see the other column's maps; here, as
+column boundary (46-49 in lrn1, 126-129 in lrn2) also see the other column's maps; here, as
 in the paper and cuda-convnet, each column normalizes its own maps. With ``lrn=False`` the
 two models compute exactly the same function.
 """
