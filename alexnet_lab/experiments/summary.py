@@ -103,7 +103,7 @@ class VariantRow:
         mean, std: of ``key`` over those seeds.
         delta: mean of (variant - baseline) over the seeds both have; 0 for the baseline.
         p: paired t-test of the variant against the baseline over those seeds (nan with
-            fewer than two).
+            fewer than two, and for the baseline itself).
     """
 
     label: str
@@ -136,7 +136,8 @@ def variant_table(
         return f["train_top1"] - f["val_top1"] if key == "gap" else f[key]
 
     names = labels(runs)
-    base = {r["seed"]: value(r) for r in finished(runs, baseline or names[0])}
+    baseline = baseline or names[0]
+    base = {r["seed"]: value(r) for r in finished(runs, baseline)}
     rows = []
     for label in names:
         done = finished(runs, label)
@@ -150,7 +151,7 @@ def variant_table(
             mean=mean_std(list(mine.values()))[0],
             std=mean_std(list(mine.values()))[1],
             delta=float(np.mean(np.subtract(a, b))) if seeds else math.nan,
-            p=paired_p(a, b),
+            p=math.nan if label == baseline else paired_p(a, b),
         ))  # fmt: skip
     return rows
 
