@@ -165,7 +165,7 @@ def _experiment(args: argparse.Namespace) -> int:
     from alexnet_lab.config import get_profile
     from alexnet_lab.experiments import run_experiment
 
-    path = run_experiment(args.name, get_profile(args.profile), args.data, out=args.out)
+    path = run_experiment(args.name, get_profile(args.profile), args.data, args.runs, args.out)
     print(f"results: {path}")
     return 0
 
@@ -175,7 +175,7 @@ def _scaling(args: argparse.Namespace) -> int:
     from alexnet_lab.experiments.scaling import data_parallel_scaling
 
     path = data_parallel_scaling(get_profile(args.profile), args.processes, None, args.data,
-                                 out=args.out)  # fmt: skip
+                                 args.runs, args.out)  # fmt: skip
     print(f"results: {path}")
     return 0
 
@@ -259,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="the study (see alexnet_lab.experiments.STUDIES)")
     p.add_argument("--profile", choices=profiles, help="default: $ALEXNET_LAB_PROFILE")
     p.add_argument("--data", help=data_help)
-    p.add_argument("--out", help="results JSON (default: runs/<profile>/experiments/NAME.json)")
+    p.add_argument("--runs", help="folder of the run folders (default: runs/)")
+    p.add_argument("--out", help="results JSON (default: <runs>/<profile>/experiments/NAME.json)")
     p.set_defaults(func=_experiment)
 
     p = sub.add_parser(
@@ -268,7 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=profiles, help="default: $ALEXNET_LAB_PROFILE")
     p.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4], metavar="N")
     p.add_argument("--data", help=data_help)
-    p.add_argument("--out", help="results JSON (default: runs/<profile>/experiments/scaling.json)")
+    p.add_argument("--runs", help="folder of the run folders (default: runs/)")
+    p.add_argument(
+        "--out", help="results JSON (default: <runs>/<profile>/experiments/scaling.json)"
+    )
     p.set_defaults(func=_scaling)
 
     p = sub.add_parser(

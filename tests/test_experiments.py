@@ -66,17 +66,12 @@ def test_cli_train_with_set_writes_the_variants_folder(dataset, tmp_path, monkey
 
 def test_cli_experiment_writes_its_results(dataset, tmp_path, capsys):
     out = tmp_path / "tiny.json"
-    argv = ["experiment", "tiny", "--profile", "smoke", "--data", str(dataset), "--out", str(out)]
-    monkey_runs = tmp_path / "runs"
-    import alexnet_lab.experiments as experiments
-
-    old, experiments.RUNS = experiments.RUNS, monkey_runs
-    try:
-        assert cli.main(argv) == 0
-    finally:
-        experiments.RUNS = old
+    argv = ["experiment", "tiny", "--profile", "smoke", "--data", str(dataset), "--out", str(out),
+            "--runs", str(tmp_path / "runs")]  # fmt: skip
+    assert cli.main(argv) == 0
     assert f"results: {out}" in capsys.readouterr().out
     assert len(json.loads(out.read_text())["runs"]) == 2
+    assert {p.name for p in (tmp_path / "runs" / "smoke").iterdir()} == {"base", "lrn=false"}
 
 
 def test_a_dataset_with_a_test_split_trains_and_evaluates_on_it(dataset, tmp_path, capsys):
