@@ -51,12 +51,19 @@ def _cpu_copy(obj: object) -> object:
     return obj
 
 
-def write_history(history: list[dict], folder: Path) -> None:
-    """Write ``history.json`` into ``folder`` atomically (temporary file, then rename)."""
-    path = Path(folder) / HISTORY
-    tmp = path.with_name(f".{HISTORY}.tmp")
-    tmp.write_text(json.dumps(history, indent=1))
+def write_json(obj: object, path: Path) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically: to ``.<name>.tmp`` beside it, then rename
+    (creates the folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
     os.replace(tmp, path)
+
+
+def write_history(history: list[dict], folder: Path) -> None:
+    """Write ``history.json`` into ``folder`` atomically (:func:`write_json`)."""
+    write_json(history, Path(folder) / HISTORY)
 
 
 def clean_temporary(folder: Path) -> list[Path]:

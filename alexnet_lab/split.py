@@ -42,7 +42,7 @@ CROSSINGS = ("conv3", "fc6", "fc7", "fc8")  # the layers whose input crosses bet
 # Per-column widths: conv1..conv5 kernels, fc6 and fc7 units (the paper's, halved).
 _WIDTH = {"conv1": 48, "conv2": 128, "conv3": 192, "conv4": 192, "conv5": 128, "fc6": 2048,
           "fc7": 2048}  # fmt: skip
-_WEIGHTED = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+WEIGHTED = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 
 
 def parse_devices(devices: str | Sequence[str | torch.device]) -> tuple[torch.device, ...]:
@@ -60,7 +60,7 @@ def parse_devices(devices: str | Sequence[str | torch.device]) -> tuple[torch.de
         raise ValueError(f"not a torch device in {devices!r}: {e}") from None
 
 
-def _layers(model: AlexNet) -> dict[str, nn.Module]:
+def named_layers(model: AlexNet) -> dict[str, nn.Module]:
     """An AlexNet's layers by name: conv1 ... pool5, fc6 ... fc8."""
     return {**dict(model.features.named_children()), **dict(model.classifier.named_children())}
 
@@ -225,8 +225,8 @@ class TwoDeviceAlexNet(nn.Module):
                 f"the model has {model.classifier.fc8.out_features} classes, this one "
                 f"{self.num_classes}"
             )
-        layers = _layers(model)
-        for name in _WEIGHTED:
+        layers = named_layers(model)
+        for name in WEIGHTED:
             sizes = fc8_split(self.num_classes) if name == "fc8" else (_WIDTH[name],) * 2
             for part in ("weight", "bias"):
                 halves = getattr(layers[name], part).split(sizes)
@@ -278,8 +278,8 @@ def to_grouped(model: TwoDeviceAlexNet) -> AlexNet:
             activation="relu" if isinstance(a.act1, nn.ReLU) else "tanh",
         )
     grouped = grouped.to_empty(device="cpu").to(a.conv1.weight.dtype)
-    layers = _layers(grouped)
-    for name in _WEIGHTED:
+    layers = named_layers(grouped)
+    for name in WEIGHTED:
         for part in ("weight", "bias"):
             halves = [getattr(getattr(col, name), part).cpu() for col in model.columns]
             getattr(layers[name], part).copy_(torch.cat(halves))

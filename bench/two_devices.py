@@ -19,9 +19,7 @@ from torch import nn
 
 from alexnet_lab.analysis.memory import check_on_cuda
 from alexnet_lab.model import AlexNet
-from alexnet_lab.split import to_two_devices
-
-WEIGHTED = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+from alexnet_lab.split import WEIGHTED, to_two_devices
 
 
 def step_seconds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int) -> float:

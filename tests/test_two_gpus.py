@@ -4,6 +4,7 @@ data-parallel timing (real torchrun processes on the CPU) and their figures."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import matplotlib
@@ -11,11 +12,17 @@ import pytest
 import torch
 from matplotlib.collections import PathCollection
 
-from alexnet_lab.analysis.columns import colour_gap, colour_share, colour_table, sort_halves
+from alexnet_lab.analysis.columns import (
+    colour_gap,
+    colour_share,
+    colour_summary,
+    colour_table,
+    sort_halves,
+)
 from alexnet_lab.analysis.equivalence import split_equivalence
 from alexnet_lab.config import get_profile, with_overrides
 from alexnet_lab.experiments import conv1_colour, get_study
-from alexnet_lab.experiments.scaling import data_parallel_scaling
+from alexnet_lab.experiments.scaling import data_parallel_scaling, scaling_table
 from alexnet_lab.model import AlexNet
 from alexnet_lab.split import to_two_devices
 from alexnet_lab.trained import TrainedMeta
@@ -64,6 +71,12 @@ def test_colour_table_and_plot_read_the_study_results():
     assert table.rows[0][2:6] == ("0.100", "0.900", "0.800", f"{1 / 201:.3g}")
     assert table.rows[2][2] == "diverged"
     assert any(n.startswith("two columns: gap 0.800") for n in table.notes)
+    summary = colour_summary(runs + [_run("two columns", 1, [0.5] * 96)], permutations=200)
+    two, one = summary["two columns"], summary["one column"]
+    assert (two["seeds"], two["significant"], two["min_p"]) == (2, 1, pytest.approx(1 / 201))
+    assert two["gap"] == pytest.approx(0.4) and two["gap_std"] == pytest.approx(0.8 / 2**0.5)
+    assert (one["seeds"], one["gap"], one["significant"]) == (1, 0.0, 0)  # diverged left out
+    assert math.isnan(one["gap_std"])
     fig = plot_colour_shares(runs)
     strips = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
     assert [len(c.get_offsets()) for c in strips] == [48] * 4  # two halves per finished run
@@ -109,3 +122,6 @@ def test_data_parallel_scaling_runs_torchrun_and_counts_the_all_reduce(tmp_path,
     assert all(r["step_seconds"] > 0 for r in rows) and record["config"]["epochs"] == 2
     fig = plot_scaling(rows)
     assert len(fig.axes[0].patches) == 2
+    table = scaling_table(record)
+    assert [r[:2] for r in table.rows] == [(str(r["processes"]), str(r["threads"])) for r in rows]
+    assert [r[4] for r in table.rows] == [f"{4 * params / 2**20:,.1f}"] * 2

@@ -91,23 +91,57 @@ def colour_gap(
     return ColourGap(first, second, gap, p)
 
 
+def _run_gaps(runs: list[dict], permutations: int) -> list[ColourGap | None]:
+    """:func:`colour_gap` of each run (seeded with its seed), None for a run that diverged."""
+    return [None if "diverged" in r else
+            colour_gap(r["measures"]["colour_share"], permutations, seed=r["seed"])
+            for r in runs]  # fmt: skip
+
+
+def _summary(runs: list[dict], gaps: list[ColourGap | None], alpha: float) -> dict[str, dict]:
+    by_label: dict[str, list[ColourGap]] = {}
+    for run, g in zip(runs, gaps, strict=True):
+        if g is not None:
+            by_label.setdefault(run["label"], []).append(g)
+    summary = {}
+    for label, found in by_label.items():
+        values = torch.tensor([g.gap for g in found], dtype=torch.float64)
+        summary[label] = {
+            "seeds": len(found),
+            "gap": values.mean().item(),
+            "gap_std": values.std().item() if len(found) > 1 else float("nan"),
+            "min_p": min(g.p for g in found),
+            "significant": sum(g.p < alpha for g in found),
+        }
+    return summary
+
+
+def colour_summary(
+    runs: list[dict], permutations: int = 10_000, alpha: float = 0.05
+) -> dict[str, dict]:
+    """The "colour" study per variant: {label: {"seeds", "gap" (mean over seeds), "gap_std"
+    (nan for one seed), "min_p", "significant" (runs whose p < ``alpha``)}}, from each
+    finished run's :func:`colour_gap` (``runs`` as in :func:`colour_table`)."""
+    return _summary(runs, _run_gaps(runs, permutations), alpha)
+
+
 def colour_table(runs: list[dict], permutations: int = 10_000) -> DisplayTable:
     """The "colour" study's results (``run_experiment``'s "runs", each with the colour share
     of its conv1 kernels as ``measures["colour_share"]``) as a table: one row per run with
-    its :func:`colour_gap`, and under it the gap's mean and std over each variant's seeds."""
-    rows, gaps = [], {}
-    for run in runs:
-        if "diverged" in run:
+    its :func:`colour_gap`, and under it the gap's mean and std over each variant's seeds
+    (:func:`colour_summary`)."""
+    gaps = _run_gaps(runs, permutations)
+    rows = []
+    for run, g in zip(runs, gaps, strict=True):
+        if g is None:
             rows.append((run["label"], run["seed"], "diverged", "", "", "", ""))
             continue
-        g = colour_gap(run["measures"]["colour_share"], permutations, seed=run["seed"])
-        gaps.setdefault(run["label"], []).append(g.gap)
         rows.append((run["label"], run["seed"], f"{g.first:.3f}", f"{g.second:.3f}",
                      f"{g.gap:.3f}", f"{g.p:.3g}", f"{run['final']['val_top1']:.1f}%"))  # fmt: skip
     spread = [
-        f"{label}: gap {torch.tensor(v).mean():.3f}"
-        + (f" ± {torch.tensor(v).std():.3f} (std over {len(v)} seeds)" if len(v) > 1 else "")
-        for label, v in gaps.items()
+        f"{label}: gap {s['gap']:.3f}"
+        + (f" ± {s['gap_std']:.3f} (std over {s['seeds']} seeds)" if s["seeds"] > 1 else "")
+        for label, s in _summary(runs, gaps, 0.05).items()
     ]
     return DisplayTable(
         columns=("run", "seed", "kernels 1-48", "kernels 49-96", "gap", "p", "val top-1"),

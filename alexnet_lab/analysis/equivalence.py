@@ -12,13 +12,7 @@ from torch import nn
 
 from alexnet_lab.analysis.tables import DisplayTable
 from alexnet_lab.model import AlexNet
-from alexnet_lab.split import TwoDeviceAlexNet
-
-WEIGHTED = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
-
-
-def _grouped_layer(model: AlexNet, name: str) -> nn.Module:
-    return getattr(model.features if name.startswith("conv") else model.classifier, name)
+from alexnet_lab.split import WEIGHTED, TwoDeviceAlexNet, named_layers
 
 
 def split_equivalence(
@@ -50,8 +44,9 @@ def split_equivalence(
 
     rows = [("logits", "x".join(map(str, out_g.shape)), f"{relative(out_s, out_g):.1e}"),
             ("loss", "", f"{relative(loss_s, loss_g):.1e}")]  # fmt: skip
+    grouped_layers = named_layers(grouped)
     for name in WEIGHTED:
-        want = _grouped_layer(grouped, name).weight.grad
+        want = grouped_layers[name].weight.grad
         got = torch.cat([getattr(c, name).weight.grad.cpu() for c in split.columns])
         rows.append((f"{name} weight gradient", "x".join(map(str, want.shape)),
                      f"{relative(got, want):.1e}"))  # fmt: skip

@@ -24,7 +24,6 @@ ranking). :mod:`alexnet_lab.experiments.summary` turns their results into tables
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import platform
 from collections.abc import Callable
@@ -36,7 +35,7 @@ from torch import nn
 
 from alexnet_lab.analysis.columns import colour_share
 from alexnet_lab.analysis.filters import conv1_smoothness
-from alexnet_lab.checkpoint import HISTORY
+from alexnet_lab.checkpoint import HISTORY, write_json
 from alexnet_lab.config import Config, variant_name, with_overrides
 from alexnet_lab.experiments.summary import speed_score, val_error_score
 from alexnet_lab.paths import RUNS, git_commit
@@ -352,6 +351,15 @@ def get_study(name: str) -> Study:
     return STUDIES[name]
 
 
+def provenance() -> dict:
+    """What a results JSON records about where and when it was made: {"machine" (see
+    :func:`machine`), "commit" (of the code now, see :func:`alexnet_lab.paths.git_commit`),
+    "finished" (UTC, ISO 8601)}."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {"machine": machine(), "commit": git_commit(),
+            "finished": now.isoformat(timespec="seconds")}  # fmt: skip
+
+
 def machine() -> dict[str, str | int]:
     """The machine a result was measured on: CPU or GPU, threads, torch version."""
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
@@ -461,19 +469,9 @@ def run_experiment(
     results = []
     for label, seed, config in study.configs(profile, chosen):
         results.append(train_run(label, seed, config, data, runs, f"{study.name}: ", study.measure))
-    record = {
-        "study": study.name,
-        "question": study.question,
-        "profile": profile.name,
-        "machine": machine(),
-        "commit": git_commit(),
-        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "runs": results,
-    }
+    record = {"study": study.name, "question": study.question, "profile": profile.name,
+              **provenance(), "runs": results}  # fmt: skip
     if sweep is not None:
         record["sweep"] = sweep
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, out)
+    write_json(record, out)
     return out

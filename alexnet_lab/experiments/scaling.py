@@ -6,14 +6,13 @@ CPU, NCCL on GPUs) once per process count, on the same config, so every step sti
 time per step (from the last epoch's images per second, so start-up and the first epoch's
 warm-up are not counted) and the gradient bytes each process gave the all-reduce per step
 (:class:`alexnet_lab.train.AllReduceMeter`), and writes them with the machine and the
-commit::
+commit; :func:`scaling_table` shows them::
 
     alexnet-lab scaling --profile cpu --processes 1 2 4 --out book/results/ddp-cpu.json
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import shutil
@@ -22,11 +21,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from alexnet_lab.analysis.wire import ring_all_reduce_values
-from alexnet_lab.checkpoint import HISTORY
+from alexnet_lab.analysis.tables import DisplayTable
+from alexnet_lab.analysis.wire import MIB, ring_all_reduce_values
+from alexnet_lab.checkpoint import HISTORY, write_json
 from alexnet_lab.config import BASE, Config, variant_name, with_overrides
-from alexnet_lab.experiments import machine
-from alexnet_lab.paths import RUNS, git_commit
+from alexnet_lab.experiments import provenance
+from alexnet_lab.paths import RUNS
 
 # Per profile: two epochs without warm-up (the second is timed); on the cpu profile of 20
 # steps.
@@ -96,17 +96,32 @@ def data_parallel_scaling(
             "val_top1": last["val_top1"],
             "wall_seconds": last["seconds"],
         })  # fmt: skip
-    record = {
-        "profile": profile.name,
-        "config": budget,
-        "batch_size": config.batch_size,
-        "machine": machine(),
-        "commit": git_commit(),
-        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "rows": rows,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, out)
+    record = {"profile": profile.name, "config": budget, "batch_size": config.batch_size,
+              **provenance(), "rows": rows}  # fmt: skip
+    write_json(record, out)
     return out
+
+
+def scaling_table(record: dict) -> DisplayTable:
+    """:func:`data_parallel_scaling`'s results as a table: one row per number of processes,
+    and the machine and commit they were measured on."""
+    rows = [(r["processes"], r["threads"], f"{r['step_seconds']:.2f}", f"{r['img_per_s']:.0f}",
+             f"{r['allreduce_bytes'] / MIB:,.1f}", f"{r['ring_bytes'] / MIB:,.1f}")
+            for r in record["rows"]]  # fmt: skip
+    m = record["machine"]
+    return DisplayTable(
+        columns=(
+            "processes",
+            "threads each",
+            "s per step",
+            "img/s",
+            "MiB all-reduced",
+            "MiB sent (ring)",
+        ),  # fmt: skip
+        rows=tuple(rows),
+        notes=(
+            f"Global batch {record['batch_size']}, per process and step; on {m['device']}, "
+            f"torch {m['torch']}, commit {(record['commit'] or 'unknown')[:8]}.",
+        ),  # fmt: skip
+        align="rrrrrr",
+    )
