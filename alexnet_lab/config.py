@@ -140,10 +140,13 @@ class Config:
                 "--set warmup_epochs=0"
             )
 
-    def expected_minutes(self) -> float:
+    def expected_minutes(self) -> float | None:
         """``minutes`` scaled to this config's epochs and pixels per image (a variant of a
-        profile with other epochs or image size takes proportionally longer or shorter)."""
+        profile with other epochs or image size takes proportionally longer or shorter); None
+        for another dataset or network, which the profile's time says nothing about."""
         base = PROFILES.get(self.name, self)
+        if (self.dataset, self.arch) != (base.dataset, base.arch):
+            return None
         return self.minutes * self.epochs / base.epochs * (self.image_size / base.image_size) ** 2
 
     def recipe(self) -> dict:

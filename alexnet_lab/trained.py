@@ -139,11 +139,10 @@ def load_trained(
     sets = "".join(f" --set {part}" for part in variant_name(config).split(",") if "=" in part)
     command = f"alexnet-lab train --profile {config.name}{sets}" + (" --compile" * compile)
     epochs = f"{config.epochs} epoch" + ("s" if config.epochs > 1 else "")
-    print(
-        f"{what} run in {folder}: {epochs}, about {config.expected_minutes():.2g} min on "
-        f"{config.timed_on} (`{command}` does the same).",
-        flush=True,
-    )
+    minutes = config.expected_minutes()
+    if minutes is not None:
+        epochs += f", about {minutes:.2g} min on {config.timed_on}"
+    print(f"{what} run in {folder}: {epochs} (`{command}` does the same).", flush=True)
     train(config, folder, data, resume=path.exists(), compile=compile)
     return load_run(path)
 

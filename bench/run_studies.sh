@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/.."
 export ALEXNET_LAB_DATA="${ALEXNET_LAB_DATA:-$(cd .. && pwd)/shared/data}"
 [ -n "${1:-}" ] && while kill -0 "$1" 2>/dev/null; do sleep 10; done
-for s in colour ablations normalization lrn_cifar10 relu_vs_tanh ablations_full; do
+for s in colour ablations relu_vs_tanh lrn_cifar10 normalization ablations_full; do
   [ -f "book/results/$s-cpu.json" ] && continue
   echo "== $s $(date -u +%T)"
   .venv/bin/alexnet-lab experiment "$s" --profile cpu --out "book/results/$s-cpu.json" \

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 from matplotlib.container import BarContainer
 
+from alexnet_lab.chapters import RESULTS, study_results
+from alexnet_lab.config import get_profile
 from alexnet_lab.experiments import STUDIES
 from alexnet_lab.experiments.paper import (
     CLAIMS,
@@ -258,6 +261,9 @@ def test_variant_errors_show_errors_and_changes(ablations):
         by_lrn.columns[3] == "test top-1 error (%)" and "minus that of 'no LRN'" in by_lrn.notes[0]
     )
     assert table.columns[3] == "val top-1 error (%)" and len(table.columns) == 9
+    gaps = {r[0]: r[3:6] for r in variant_errors(ablations["runs"], keys=("gap",)).rows}
+    assert gaps["baseline"] == ("14.0 ± 1.0", "", "")  # train 95 - val 80, 81, 82: shown as is
+    assert gaps["no LRN"][:2] == ("11.2 ± 0.8", "-2.8")  # train 90 - val 78, 79.5, 79
 
 
 def test_time_to_error_table_counts_the_runs_that_reach_the_target(figure_1):
@@ -330,3 +336,15 @@ def test_delta_plot_draws_ours_beside_the_papers(ablations):
     assert sorted(b.get_width() for b in ours) == pytest.approx(sorted(k.ours for k in measured))
     assert [t.get_text() for t in ax.get_yticklabels()] == [k.label for k in rows]
     assert sum(t.get_text().strip() == "not measured" for t in ax.texts) == len(rows) - 4
+
+
+# --- what the chapter shows -------------------------------------------------------------------
+
+
+def test_study_results_show_the_stored_run_and_name_the_command_for_a_missing_one(tmp_path):
+    stored = json.loads((RESULTS / "colour-cpu.json").read_text())
+    assert study_results("colour", get_profile("cpu"), tmp_path) == stored
+    assert study_results("colour", get_profile("gpu"), tmp_path) == stored  # no gpu run: cpu's
+    with pytest.raises(FileNotFoundError, match=r"alexnet-lab experiment tiny --profile cpu"):
+        study_results("tiny", get_profile("cpu"), tmp_path)
+    assert not any(tmp_path.iterdir())  # nothing re-run outside the smoke profile

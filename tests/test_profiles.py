@@ -94,3 +94,12 @@ def test_a_cosine_schedule_shorter_than_its_warm_up_is_refused_by_name():
     with pytest.raises(ValueError, match=r"--set epochs=3 or more, or --set warmup_epochs=0"):
         with_overrides(get_profile("cpu"), {"epochs": 2})  # the cpu profile warms up 2 epochs
     assert with_overrides(get_profile("cpu"), {"epochs": 2, "warmup_epochs": 0}).epochs == 2
+
+
+def test_expected_minutes_scale_with_epochs_and_pixels_and_not_to_another_network():
+    cpu = get_profile("cpu")
+    assert cpu.expected_minutes() == cpu.minutes
+    short = with_overrides(cpu, {"epochs": cpu.epochs // 3, "image_size": cpu.image_size // 2})
+    assert short.expected_minutes() == pytest.approx(cpu.minutes / 3 / 4)
+    cifar = with_overrides(cpu, {"dataset": "cifar10", "arch": "cifar", "image_size": 28})
+    assert cifar.expected_minutes() is None  # the profile's time says nothing about CifarNet

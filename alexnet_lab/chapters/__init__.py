@@ -20,6 +20,7 @@ from alexnet_lab.augment import eval_transform
 from alexnet_lab.classes import IMAGENETTE_WNIDS
 from alexnet_lab.config import BASE, Config, get_profile, with_overrides
 from alexnet_lab.data import ImageFolder, find_dataset, load_rgb
+from alexnet_lab.experiments import run_experiment
 from alexnet_lab.model import AlexNet
 from alexnet_lab.paths import REPO
 from alexnet_lab.train import build_model
@@ -93,6 +94,23 @@ def committed_results(study: str, profile: str) -> dict:
             f"--profile {profile} --out {path}`."
         )
     return json.loads(path.read_text())
+
+
+def study_results(study: str, profile: Config, scratch: str | os.PathLike) -> dict:
+    """The results of a study that a chapter executed with ``profile`` shows.
+
+    With the smoke profile, the study re-run from scratch in the folder ``scratch`` (tiny
+    networks, seconds: it shows that every step runs, with meaningless numbers). Otherwise the
+    full run stored with the book, ``book/results/STUDY-PROFILE.json``, or the cpu profile's
+    where this profile has none (see :func:`committed_results`, which names the command that
+    makes a missing one).
+    """
+    if profile.name == "smoke":
+        scratch = Path(scratch)
+        out = run_experiment(study, profile, runs=scratch / "runs", out=scratch / f"{study}.json")
+        return json.loads(out.read_text())
+    stored = [p for p in (profile.name, "cpu") if (RESULTS / f"{study}-{p}.json").exists()]
+    return committed_results(study, stored[0] if stored else profile.name)
 
 
 def model_summary(meta: TrainedMeta) -> str:

@@ -152,6 +152,8 @@ CLAIMS: tuple[Claim, ...] = (
            "layers_fc_dropout_softmax", "ablations", "no dropout", key="gap"),
     _saved("pca_top1", "PCA colour: top-1 error saved", 1.0, "4.1", "training", "ablations",
            "no PCA colour", at_least=True),
+    _saved("pca_gap", "PCA colour: train - val top-1 gap closed", None, "4.1", "training",
+           "ablations", "no PCA colour", key="gap"),
     _saved("columns_top1", "two columns, not one of half width: top-1 error saved", 1.7, "3.2",
            "layers_conv2_5", "ablations", "one column, half width"),
     _saved("columns_top5", "two columns, not one of half width: top-5 error saved", 1.2, "3.2",
@@ -437,7 +439,8 @@ def variant_errors(
 
     Args:
         runs: a results JSON's "runs".
-        keys: final metrics, "val_top1" or "val_top5" (shown as errors).
+        keys: final metrics, "val_top1" or "val_top5" (shown as errors), or "gap" (train
+            top-1 minus val top-1, in points; see :func:`variant_table`).
         split: what to call the evaluation split in the headers ("test" for CIFAR-10, which
             the trainer evaluates on its test split).
     """
@@ -446,16 +449,17 @@ def variant_errors(
     rows = []
     for i, row in enumerate(tables[0]):
         cells = [row.label, row.n, row.diverged]
-        for t in tables:
-            r = t[i]
+        for key, t in zip(keys, tables, strict=True):
+            r, sign = t[i], 1.0 if key == "gap" else -1.0  # a gap is shown as is, not as error
             if r.label == base:
                 change, p = "", ""
             else:
-                change = "-" if math.isnan(r.delta) else f"{0.0 - r.delta:+.1f}"
+                change = "-" if math.isnan(r.delta) else f"{sign * r.delta + 0.0:+.1f}"  # no -0.0
                 p = _p_text(r.p)
-            cells += [_pm(100 - r.mean, r.std), change, p]
+            cells += [_pm(r.mean if key == "gap" else 100 - r.mean, r.std), change, p]
         rows.append(tuple(cells))
-    heads = [f"{split} top-{k[-1]} error (%)" for k in keys]
+    heads = [f"train - {split} top-1 (points)" if k == "gap" else f"{split} top-{k[-1]} error (%)"
+             for k in keys]  # fmt: skip
     return DisplayTable(
         columns=("variant", "seeds", "diverged",
                  *(h for head in heads for h in (head, "change", "p"))),
