@@ -48,6 +48,27 @@ def test_the_tiny_study_trains_each_variant_once_and_records_it(dataset, tmp_pat
     assert [r["final"] for r in again["runs"]] == [r["final"] for r in runs]
 
 
+def test_runs_recorded_in_the_progress_file_are_not_trained_again(dataset, tmp_path):
+    smoke, out = get_profile("smoke"), tmp_path / "results" / "tiny.json"
+    first = json.loads(run_experiment("tiny", smoke, dataset, tmp_path / "runs", out).read_text())
+    progress = tmp_path / "results" / "tiny.progress.json"
+    assert not progress.exists()  # deleted once the results are written
+    # A fresh checkout of an interrupted study: the run folders are gone, the progress file
+    # kept; its second run's record has another config (as if the study had changed since).
+    shutil.rmtree(tmp_path / "runs")
+    changed = [first["runs"][0], {**first["runs"][1], "config": {**first["runs"][1]["config"]}}]
+    changed[1]["config"]["lr"] *= 2
+    progress.write_text(json.dumps({"study": "tiny", "runs": changed}))
+    again = json.loads(run_experiment("tiny", smoke, dataset, tmp_path / "runs", out).read_text())
+    assert [r["trained_now"] for r in again["runs"]] == [False, True]
+    assert again["runs"][0]["final"] == first["runs"][0]["final"]
+    assert not (tmp_path / "runs" / "smoke" / "base").exists()  # not trained, not loaded
+    assert not progress.exists()
+    progress.write_text("{not json")
+    with pytest.raises(ValueError, match="tiny.progress.json is not a study's progress file"):
+        run_experiment("tiny", smoke, dataset, tmp_path / "runs", out)
+
+
 def test_an_unknown_study_lists_the_known_ones():
     with pytest.raises(ValueError, match="Unknown experiment 'nope'; choose one of tiny"):
         get_study("nope")

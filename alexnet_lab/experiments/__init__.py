@@ -24,6 +24,7 @@ ranking). :mod:`alexnet_lab.experiments.summary` turns their results into tables
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 from collections.abc import Callable
@@ -371,6 +372,12 @@ def machine() -> dict[str, str | int]:
     }
 
 
+# Beside a study's results file while it runs: the records of its finished runs, written after
+# each one. A run recorded there is not trained again even when its run folder is gone (run
+# folders hold 435 MB checkpoints and are not kept; this small file can be), and the file is
+# deleted when the results file is written.
+PROGRESS = ".progress.json"
+
 DIVERGED = "diverged.txt"  # in a run folder: the message of a run whose loss became NaN
 
 
@@ -433,7 +440,9 @@ def run_experiment(
     A study with a :class:`Sweep` trains the sweep first, picks each variant's value
     (:meth:`Study.choose`) and then trains the main runs with it. Every run has its own
     folder, so an interrupted study continues where it stopped and finished runs are loaded,
-    not trained again.
+    not trained again. Each finished run is also recorded in ``<out stem>.progress.json``
+    (:data:`PROGRESS`), which keeps it from being trained again when its folder is gone
+    (another machine, a fresh checkout): keep that file with the results to resume there.
 
     Args:
         name: a key of :data:`STUDIES`.
@@ -455,23 +464,57 @@ def run_experiment(
     study = get_study(name)
     runs = Path(runs or RUNS)
     out = Path(out or runs / profile.name / "experiments" / f"{name}.json")
+    progress = out.with_name(out.name.removesuffix(".json") + PROGRESS)
+    kept = _recorded(progress)
+    record = {"study": study.name, "question": study.question, "profile": profile.name}
+
+    def run(label: str, seed: int, config: Config, tag: str, measure=None) -> dict:
+        key = _key(label, config)
+        if key in kept:
+            print(f"{tag}{label}, seed {seed}: recorded in {progress.name}", flush=True)
+            return {**kept[key], **({"trained_now": False} if "final" in kept[key] else {})}
+        result = train_run(label, seed, config, data, runs, tag, measure)
+        kept[key] = result
+        write_json({**record, "runs": list(kept.values())}, progress)
+        return result
+
     sweep, chosen = None, None
     if study.sweep_configs(profile):
         s = study.sweep
         done = []
         for label, value, config in study.sweep_configs(profile):
             tag = f"{study.name}: sweep {s.over}={value}, "
-            run = {**train_run(label, s.seed, config, data, runs, tag), "value": value}
-            done.append({**run, "score": s.score(run["history"]) if "final" in run else None})
+            result = {**run(label, s.seed, config, tag), "value": value}
+            done.append(
+                {**result, "score": s.score(result["history"]) if "final" in result else None}
+            )
         chosen = study.choose(done)
         print(f"{study.name}: chose {s.over} {chosen}", flush=True)
         sweep = {"over": s.over, "score": s.score.__name__, "runs": done, "chosen": chosen}
-    results = []
-    for label, seed, config in study.configs(profile, chosen):
-        results.append(train_run(label, seed, config, data, runs, f"{study.name}: ", study.measure))
-    record = {"study": study.name, "question": study.question, "profile": profile.name,
-              **provenance(), "runs": results}  # fmt: skip
+    results = [run(label, seed, config, f"{study.name}: ", study.measure)
+               for label, seed, config in study.configs(profile, chosen)]  # fmt: skip
+    record = {**record, **provenance(), "runs": results}
     if sweep is not None:
         record["sweep"] = sweep
     write_json(record, out)
+    progress.unlink(missing_ok=True)
     return out
+
+
+def _key(label: str, config: Config) -> str:
+    """A run's identity in a progress file: its label and its whole config."""
+    return json.dumps([label, asdict(config)], sort_keys=True)
+
+
+def _recorded(progress: Path) -> dict[str, dict]:
+    """{key: record} of the runs a progress file holds (none if there is no file)."""
+    if not progress.exists():
+        return {}
+    try:
+        runs = json.loads(progress.read_text())["runs"]
+    except (json.JSONDecodeError, KeyError) as e:
+        raise ValueError(
+            f"{progress} is not a study's progress file ({e}); move it away to start the "
+            "study's record again (its finished runs are still loaded from their run folders)"
+        ) from e
+    return {json.dumps([r["label"], r["config"]], sort_keys=True): r for r in runs}
