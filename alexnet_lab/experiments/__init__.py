@@ -193,7 +193,7 @@ RELU_VS_TANH = Study(
     "net 'a four-layer CNN' too, so both CIFAR-10 claims are checked on one net. No "
     "regularization, as in the paper: no weight decay, dropout, augmentation (centre "
     "crops, no flips, no PCA colour) or label smoothing; a constant learning rate, chosen "
-    "for each activation by a sweep (0.003 to 0.1) as the one that reaches 25% training "
+    "for each activation by a sweep (0.001 to 0.1) as the one that reaches 25% training "
     "error in the fewest epochs, on 4,500 images per class with 500 held out (the sweep "
     "never reads the test split). He-normal init with each activation's gain and "
     "mean/std inputs, so that both nets start at unit scale. Training error is the "
@@ -205,7 +205,9 @@ RELU_VS_TANH = Study(
     profile_budget={"smoke": {"epochs": 2}, "cpu": {"epochs": 30}, "gpu": {"epochs": 60}},
     profile_seeds={"smoke": (0,)},
     sweep=Sweep(
-        "lr", (0.003, 0.01, 0.03, 0.1), speed_score, budget=HOLDOUT,
+        # 0.001 joined after the first sweep (0.003 to 0.1) found its smallest value fastest
+        # for ReLU: a grid's best value should not sit on its edge.
+        "lr", (0.001, 0.003, 0.01, 0.03, 0.1), speed_score, budget=HOLDOUT,
         profile_budget={"smoke": {"holdout": 2}, "cpu": {"epochs": 10}, "gpu": {"epochs": 20}},
         profile_values={"smoke": (0.01, 0.1)},
     ),
