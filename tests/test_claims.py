@@ -140,7 +140,7 @@ def test_figure_1_times_and_ratios_are_computed_by_hand(figure_1):
     assert got["speedup_epochs"].std == pytest.approx(np.std(ratios, ddof=1))
     assert got["speedup_epochs"].p == pytest.approx(paired_p([5.5, 5.5], [2.5, relu]))
     assert got["speedup_seconds"].ours == pytest.approx(np.mean(ratios) * 1.2)
-    assert got["speedup_epochs"].ours_text() == "2.6 ± 0.6"  # ratios 2.2 and 3.0
+    assert got["speedup_epochs"].ours_text() == "2.60 ± 0.57"  # ratios 2.2 and 3.0
     assert not got["speedup_epochs"].bound and got["speedup_epochs"].n == 2
 
 
@@ -149,7 +149,7 @@ def test_a_tanh_run_that_never_reaches_25_percent_gives_a_lower_bound():
                                  curve_run("tanh", 0, [90, 80, 70])])  # fmt: skip
     k = measure(get_claim("speedup_epochs"), r)
     assert k.bound and k.ours == pytest.approx(3 / 2.5) and math.isnan(k.p)
-    assert k.ours_text() == "≥ 1.2" and "1 of 1 tanh runs never reached 25%" in k.note
+    assert k.ours_text() == "≥ 1.20" and "1 of 1 tanh runs never reached 25%" in k.note
     assert verdict(k) == "one seed: no test against the seed noise"
     t = measure(get_claim("tanh_epochs"), r)
     assert t.bound and t.ours == 3 and "never reached" in t.note
@@ -348,3 +348,17 @@ def test_study_results_show_the_stored_run_and_name_the_command_for_a_missing_on
     with pytest.raises(FileNotFoundError, match=r"alexnet-lab experiment tiny --profile cpu"):
         study_results("tiny", get_profile("cpu"), tmp_path)
     assert not any(tmp_path.iterdir())  # nothing re-run outside the smoke profile
+
+
+def test_the_stored_figure_1_study_chose_each_rate_inside_its_sweep_and_trained_with_it():
+    stored = json.loads((RESULTS / "relu_vs_tanh-cpu.json").read_text())
+    study, sweep = STUDIES["relu_vs_tanh"], stored["sweep"]
+    for run in sweep["runs"]:  # the scores are the study's score of the stored histories
+        assert run["score"] == pytest.approx(study.sweep.score(run["history"]))
+    assert study.choose(sweep["runs"]) == sweep["chosen"]
+    for label, lr in sweep["chosen"].items():
+        assert study.sweep.values[0] < lr < study.sweep.values[-1]  # not on the grid's edge
+        runs = [r for r in stored["runs"] if r["label"] == label]
+        assert {r["config"]["lr"] for r in runs} == {lr}
+        assert sorted(r["seed"] for r in runs) == [0, 1, 2]
+        assert all(r["config"]["holdout"] == 0 for r in runs)  # the main runs train on all 50,000

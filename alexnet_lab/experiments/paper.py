@@ -221,11 +221,13 @@ class Checked:
         return not math.isnan(self.ours)
 
     def ours_text(self) -> str:
-        """Ours as a table cell: "2.2 ± 0.5", "≥ 1.2" for a bound, or the note."""
+        """Ours as a table cell: "2.2 ± 0.5" (ratios: "0.74 ± 0.02"), "≥ 1.2" for a bound, or
+        the note."""
         if not self.measured:
             return self.note
-        text = f"{'≥ ' if self.bound else ''}{self.ours:.1f}"
-        return text + (f" ± {self.std:.1f}" if self.n > 1 and not math.isnan(self.std) else "")
+        d = 2 if self.claim.unit == "x" else 1
+        text = f"{'≥ ' if self.bound else ''}{self.ours:.{d}f}"
+        return text + (f" ± {self.std:.{d}f}" if self.n > 1 and not math.isnan(self.std) else "")
 
 
 def _error(run: dict, key: str) -> float:
