@@ -54,13 +54,15 @@
 #               `STUDIES=colour` runs the two-GPU chapter's colour study at 224 px instead
 #               (the cpu one, book/results/colour-cpu.json, found no colour specialization).
 #
-# Open as of 2026-11-30 (no device drawn since the PCA fix): the gpu profile at 85% val top-1
+# Open as of 2026-12-01 (no device drawn since the PCA fix): the gpu profile at 85% val top-1
 # in 5 min or less, 25k img/s end to end at 224 px with the Triton LRN, every chapter in the
 # gpu profile, and the three steps above. A 15-minute plan: call 1 (p1.tar) runs `speed` with
 # the Triton variants and `split`; call 2 carries p2.tar; call 3 (p3.tar) runs
 # `COMPILE=1 ... gpu filters throughput`; a later session runs `claims` and `chapters`.
 # The PCA colour shift is now alpha * sqrt(lambda) * p (was alpha * lambda * p): the gpu
 # profile's accuracy must be measured again with it.
+# A study cut by CLAIMS_S leaves $OUT/<study>-gpu.progress.json (its finished runs); a later
+# call that copies it into its own $OUT before the claims step resumes without retraining them.
 # COMPILE=1 runs the gpu and throughput steps through torch.compile; VARIANTS names the
 # variants of the speed step (default all), SPEED_S and GPU_S their time limits in seconds.
 # Results land in $OUT: machine.txt, model_speed.json, cpu_sweep.json, gpu_profile.json,
