@@ -209,6 +209,7 @@ def test_missing_studies_say_not_run_yet_in_the_table(figure_1):
     assert rows["ReLU: epochs to 25% training error"][4] == "-"
     assert any("relu_vs_tanh: test profile, 4 runs, finished 2026-01-02" in n for n in table.notes)
     assert all(row[5] == NOT_RUN for row in claims_table({}).rows)
+    assert '<a href="layers_relu.html">layers_relu</a>' in table._repr_html_()  # the chapter
 
 
 def test_ten_crop_results_read_as_a_study():

@@ -85,6 +85,14 @@ def test_display_table_html_escapes_every_cell_header_and_note():
     assert "<p>" not in DisplayTable(("a",), [("1",)])._repr_html_()  # no notes, no footer
 
 
+def test_display_table_links_cells_in_html_only():
+    t = DisplayTable(("a", "b"), [("x", "y&")], links=[(None, "p.html?a=1&b=2")])
+    assert '<td>x</td><td><a href="p.html?a=1&amp;b=2">y&amp;</a></td>' in t._repr_html_()
+    assert str(t).splitlines() == ["a  b", "x  y&"]
+    with pytest.raises(ValueError, match="one address"):
+        DisplayTable(("a", "b"), [("x", "y")], links=[("p.html",)])
+
+
 def test_display_table_rejects_ragged_rows_and_bad_alignment():
     with pytest.raises(ValueError, match="1 cells, the table 2 columns"):
         DisplayTable(("a", "b"), [("x",)])

@@ -24,6 +24,8 @@ class DisplayTable:
         notes: lines shown under the table (text) or in small print under it (HTML).
         align: one character per column, "l" (left) or "r" (right), for the text form;
             all left if empty. Trailing spaces are stripped from every text line.
+        links: empty, or one row per row of addresses (or None), one per cell: the HTML
+            form shows such a cell as a link to its address; the text form ignores them.
 
     Cells, headers and notes may be any objects: they are stored as ``str(...)``, in tuples.
     """
@@ -32,15 +34,19 @@ class DisplayTable:
     rows: tuple[tuple[str, ...], ...]
     notes: tuple[str, ...] = ()
     align: str = ""
+    links: tuple[tuple[str | None, ...], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(str(c) for c in self.columns))
         object.__setattr__(self, "rows", tuple(tuple(str(c) for c in r) for r in self.rows))
         object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
+        object.__setattr__(self, "links", tuple(tuple(r) for r in self.links))
         n = len(self.columns)
         for r in self.rows:
             if len(r) != n:
                 raise ValueError(f"a row has {len(r)} cells, the table {n} columns: {r}")
+        if self.links and [len(r) for r in self.links] != [n] * len(self.rows):
+            raise ValueError("links needs one address (or None) per cell of every row")
         if self.align and (len(self.align) != n or set(self.align) - {"l", "r"}):
             raise ValueError(f"align needs one 'l' or 'r' per column ({n}), got {self.align!r}")
 
@@ -60,11 +66,21 @@ class DisplayTable:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        def tr(cells: tuple[str, ...], tag: str) -> str:
-            return "<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>"
+        def cell(text: str, href: str | None) -> str:
+            text = html.escape(text)
+            return text if href is None else f'<a href="{html.escape(href)}">{text}</a>'
+
+        def tr(cells: tuple[str, ...], tag: str, hrefs: tuple[str | None, ...] = ()) -> str:
+            hrefs = hrefs or (None,) * len(cells)
+            return (
+                "<tr>"
+                + "".join(f"<{tag}>{cell(c, h)}</{tag}>" for c, h in zip(cells, hrefs, strict=True))
+                + "</tr>"
+            )
 
         head = tr(self.columns, "th")
-        body = "".join(tr(r, "td") for r in self.rows)
+        links = self.links or ((),) * len(self.rows)
+        body = "".join(tr(r, "td", h) for r, h in zip(self.rows, links, strict=True))
         table = f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
         if not self.notes:
             return table

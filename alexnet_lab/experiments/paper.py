@@ -373,7 +373,8 @@ def _origin(name: str, r: Mapping) -> str:
 
 def claims_table(results: Mapping[str, Mapping], claims: Sequence[Claim] = CLAIMS) -> DisplayTable:
     """The paper's number beside ours for every claim, given {study name: results JSON}
-    (the ten-crop claims read :func:`ten_crop_results` under :data:`TEN_CROP`)."""
+    (the ten-crop claims read :func:`ten_crop_results` under :data:`TEN_CROP`). In HTML the
+    last column links to the chapter's page of the built book."""
     checked = check_claims(results, claims)
     rows = [
         (k.label, k.claim.study, k.claim.section, k.claim.unit, k.claim.paper_text(),
@@ -397,6 +398,7 @@ def claims_table(results: Mapping[str, Mapping], claims: Sequence[Claim] = CLAIM
         rows=tuple(rows),
         notes=notes,
         align="lllllrrrl",
+        links=tuple((None,) * 8 + (f"{k.claim.chapter}.html",) for k in checked),
     )
 
 
