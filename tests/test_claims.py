@@ -305,7 +305,8 @@ def test_error_curves_draw_a_line_and_a_band_per_variant(figure_1, target):
     ax = fig.axes[0]
     assert len(ax.lines) == 2 + (target is not None) and len(ax.collections) == 2
     if target is not None:
-        assert ax.lines[-1].get_ydata()[0] == target and ax.lines[-1].get_linestyle() == "--"
+        assert ax.lines[-1].get_ydata()[0] == target and ax.lines[-1].get_linestyle() == ":"
+    assert [line.get_linestyle() for line in ax.lines[:2]] == ["-", "--"]  # ReLU, tanh
     band = ax.collections[0].get_paths()[0].vertices[:, 1]
     assert band.min() == pytest.approx(15 - np.std([20, 10], ddof=1))  # ReLU's last epoch
 

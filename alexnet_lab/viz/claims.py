@@ -52,17 +52,20 @@ def plot_error_curves(
     Args:
         curves: {variant: (epochs (E,), mean (E,), std (E,))} over the seeds, e.g.
             ``error_curves(results["runs"])``; one line and one band (mean ± std) each.
-        target: a dashed horizontal line at this error (Figure 1: 25%); None for none.
+        target: a dotted horizontal line at this error (Figure 1: 25%); None for none.
+            As in Figure 1, a variant labelled "tanh" is drawn dashed, the others solid.
         ax: one Axes to draw on (None: a new figure).
     """
     new = ax is None
     fig, ax = axes_or_new(ax, figsize=(5.5, 3.8))
     for i, (label, (epochs, mean, std)) in enumerate(curves.items()):
         colour = _colour(label, i)
-        ax.plot(epochs, mean, color=colour, marker="o" if len(epochs) < 12 else None, label=label)
+        dashed = label.lower() == "tanh"  # the paper's Figure 1: ReLU solid, tanh dashed
+        ax.plot(epochs, mean, color=colour, linestyle="--" if dashed else "-",
+                marker="o" if len(epochs) < 12 else None, label=label)  # fmt: skip
         ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.2, linewidth=0)
     if target is not None:
-        ax.axhline(target, color=GREY, linestyle="--", linewidth=1, label=f"{target:g}%")
+        ax.axhline(target, color=GREY, linestyle=":", linewidth=1, label=f"{target:g}%")
     ax.set(xlabel="epochs", ylabel=ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(bottom=0)
