@@ -43,6 +43,8 @@ from alexnet_lab.paths import RUNS, git_commit
 from alexnet_lab.train import DivergedError, build_model
 from alexnet_lab.trained import TrainedMeta, load_history, load_trained, run_dir
 
+Measure = Callable[[nn.Module, TrainedMeta], dict]  # numbers recorded for a trained run
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -99,7 +101,7 @@ class Study:
     profile_budget: dict[str, dict] = field(default_factory=dict)
     profile_seeds: dict[str, tuple[int, ...]] = field(default_factory=dict)
     sweep: Sweep | None = None
-    measure: Callable[[nn.Module, TrainedMeta], dict] | None = None
+    measure: Measure | None = None
 
     def budget_on(self, profile: Config) -> dict:
         """The overrides every run of the study shares on ``profile``."""
@@ -390,7 +392,7 @@ def train_run(
     data: str | os.PathLike | None,
     runs: Path,
     tag: str = "",
-    measure: Callable[[nn.Module, TrainedMeta], dict] | None = None,
+    measure: Measure | None = None,
 ) -> dict:
     """Train one run of a study (or load it, finished) and return its record: {"label",
     "variant", "seed", "config", "final", "history", "wall_seconds", "trained_now"}, or
@@ -470,7 +472,10 @@ def run_experiment(
     kept = _recorded(progress)
     record = {"study": study.name, "question": study.question, "profile": profile.name}
 
-    def run(label: str, seed: int, config: Config, tag: str, measure=None) -> dict:
+    def run(
+        label: str, seed: int, config: Config, tag: str, measure: Measure | None = None
+    ) -> dict:
+        """The run's record: from the progress file, else trained (or loaded) and added."""
         key = _key(label, config)
         if key in kept:
             print(f"{tag}{label}, seed {seed}: recorded in {progress.name}", flush=True)
