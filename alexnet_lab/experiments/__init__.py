@@ -225,7 +225,7 @@ LRN_CIFAR10 = Study(
     "constants were set for), random 28x28 crops and flips, SGD with momentum 0.9 and "
     "weight decay 0.004 (the config's value for its locally connected and fc layers, here "
     "on every layer), over a much shorter cosine schedule than its ~350 epochs. Each "
-    "variant's learning rate is chosen by a sweep (0.001 to 0.03) on 500 images per class "
+    "variant's learning rate is chosen by a sweep (0.001 to 0.1) on 500 images per class "
     "held out of the training split; the test split is read only by the final runs.",
     variants={"LRN": {}, "no LRN": {"lrn": False}},
     seeds=(0, 1, 2),
@@ -234,7 +234,9 @@ LRN_CIFAR10 = Study(
     profile_budget={"smoke": {"epochs": 2}, "cpu": {"epochs": 30}, "gpu": {"epochs": 100}},
     profile_seeds={"smoke": (0,)},
     sweep=Sweep(
-        "lr", (1e-3, 3e-3, 1e-2, 3e-2), val_error_score, budget=HOLDOUT,
+        # 0.1 joined after the first sweep (0.001 to 0.03) found its largest value best for
+        # LRN (held-out error 21.7% against 21.9% at 0.01): a best value on the edge.
+        "lr", (1e-3, 3e-3, 1e-2, 3e-2, 0.1), val_error_score, budget=HOLDOUT,
         profile_budget={"smoke": {"holdout": 2}, "cpu": {"epochs": 10}, "gpu": {"epochs": 30}},
         profile_values={"smoke": (1e-3, 1e-2)},
     ),
