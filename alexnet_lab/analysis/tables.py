@@ -70,16 +70,16 @@ class DisplayTable:
             text = html.escape(text)
             return text if href is None else f'<a href="{html.escape(href)}">{text}</a>'
 
-        def tr(cells: tuple[str, ...], tag: str, hrefs: tuple[str | None, ...] = ()) -> str:
-            hrefs = hrefs or (None,) * len(cells)
+        def tr(cells: tuple[str, ...], tag: str, hrefs: tuple[str | None, ...]) -> str:
             return (
                 "<tr>"
                 + "".join(f"<{tag}>{cell(c, h)}</{tag}>" for c, h in zip(cells, hrefs, strict=True))
                 + "</tr>"
             )
 
-        head = tr(self.columns, "th")
-        links = self.links or ((),) * len(self.rows)
+        none = (None,) * len(self.columns)
+        head = tr(self.columns, "th", none)
+        links = self.links or (none,) * len(self.rows)
         body = "".join(tr(r, "td", h) for r, h in zip(self.rows, links, strict=True))
         table = f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
         if not self.notes:
