@@ -352,9 +352,10 @@ def test_study_results_show_the_stored_run_and_name_the_command_for_a_missing_on
     assert not any(tmp_path.iterdir())  # nothing re-run outside the smoke profile
 
 
-def test_the_stored_figure_1_study_chose_each_rate_inside_its_sweep_and_trained_with_it():
-    stored = json.loads((RESULTS / "relu_vs_tanh-cpu.json").read_text())
-    study, sweep = STUDIES["relu_vs_tanh"], stored["sweep"]
+@pytest.mark.parametrize("name", ["relu_vs_tanh", "lrn_cifar10"])
+def test_a_stored_study_chose_each_rate_inside_its_sweep_and_trained_with_it(name):
+    stored = json.loads((RESULTS / f"{name}-cpu.json").read_text())
+    study, sweep = STUDIES[name], stored["sweep"]
     for run in sweep["runs"]:  # the scores are the study's score of the stored histories
         assert run["score"] == pytest.approx(study.sweep.score(run["history"]))
     assert study.choose(sweep["runs"]) == sweep["chosen"]
@@ -363,4 +364,4 @@ def test_the_stored_figure_1_study_chose_each_rate_inside_its_sweep_and_trained_
         runs = [r for r in stored["runs"] if r["label"] == label]
         assert {r["config"]["lr"] for r in runs} == {lr}
         assert sorted(r["seed"] for r in runs) == [0, 1, 2]
-        assert all(r["config"]["holdout"] == 0 for r in runs)  # the main runs train on all 50,000
+        assert all(r["config"]["holdout"] == 0 for r in runs)  # the main runs train on all images
