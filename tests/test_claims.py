@@ -326,6 +326,9 @@ def test_sweep_plot_draws_a_line_per_variant_and_marks_chosen_and_diverged():
     assert ax.get_xscale() == "log"
     offsets = [c.get_offsets().tolist() for c in ax.collections]
     assert offsets == [[[0.1, 2.0]], [[1.0, 0.97]], [[0.01, 4.0]]]  # ring, x, ring
+    assert ax.get_ylabel() == f"{SWEEP['score']} (lower is better)"
+    ax = plot_sweep(SWEEP, ylabel="held-out error (%)").axes[0]
+    assert ax.get_ylabel() == "held-out error (%) (lower is better)"
 
 
 def test_delta_plot_draws_ours_beside_the_papers(ablations):

@@ -74,13 +74,14 @@ def plot_error_curves(
     return finish(fig, new, title)
 
 
-def plot_sweep(sweep: Mapping, title: str = "", ax: AxesArg = None) -> Figure:
+def plot_sweep(sweep: Mapping, ylabel: str = "", title: str = "", ax: AxesArg = None) -> Figure:
     """Each swept value's score (lower is better) per variant, on a log x axis.
 
     Args:
         sweep: a results JSON's "sweep": {"over", "score", "runs" (each with "label",
             "value" and "score", None if it diverged), "chosen": {label: value}}. The chosen
             value gets a ring; diverged values an x at the top of the axes.
+        ylabel: what the score is (default: the score function's name).
         ax: one Axes to draw on (None: a new figure).
     """
     new = ax is None
@@ -100,7 +101,7 @@ def plot_sweep(sweep: Mapping, title: str = "", ax: AxesArg = None) -> Figure:
             ax.scatter(diverged, [0.97] * len(diverged), marker="x", color=colour,
                        transform=ax.get_xaxis_transform(), clip_on=False)  # fmt: skip
     ax.set_xscale("log")
-    ax.set(xlabel=sweep["over"], ylabel=f"{sweep['score']} (lower is better)")
+    ax.set(xlabel=sweep["over"], ylabel=f"{ylabel or sweep['score']} (lower is better)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, title="ring: chosen; x: diverged", title_fontsize=8)
     return finish(fig, new, title)
