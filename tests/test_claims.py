@@ -27,6 +27,7 @@ from alexnet_lab.experiments.paper import (
     error_curves,
     get_claim,
     measure,
+    study_facts,
     sweep_display,
     ten_crop_results,
     time_to_error_table,
@@ -368,3 +369,14 @@ def test_a_stored_study_chose_each_rate_inside_its_sweep_and_trained_with_it(nam
         assert {r["config"]["lr"] for r in runs} == {lr}
         assert sorted(r["seed"] for r in runs) == [0, 1, 2]
         assert all(r["config"]["holdout"] == 0 for r in runs)  # the main runs train on all images
+
+
+def test_study_facts_are_read_from_the_stored_results():
+    cifar = study_facts(json.loads((RESULTS / "lrn_cifar10-cpu.json").read_text()))
+    assert {k: cifar[k] for k in ("budget_epochs", "image_size", "seeds", "sweep_epochs")} == {
+        "budget_epochs": 30, "image_size": 28, "seeds": 3, "sweep_epochs": 10,
+    }  # fmt: skip
+    assert (cifar["lr_LRN"], cifar["lr_no_LRN"], cifar["top_lr"]) == ("0.03", "0.01", "0.1")
+    assert (cifar["top_lr_LRN"], cifar["top_lr_no_LRN"]) == ("44", "90")  # no LRN at chance
+    ablations = study_facts(json.loads((RESULTS / "ablations-cpu.json").read_text()))
+    assert ablations == {"budget_epochs": 12, "image_size": 96, "seeds": 3}  # no sweep

@@ -426,6 +426,35 @@ def ten_crop_results(bench: Mapping, source: str = "") -> dict:
 # --- one study's tables and curves ---------------------------------------------------------
 
 
+def study_facts(results: Mapping) -> dict[str, int | str]:
+    """The facts about a results JSON that a chapter's prose quotes, for ``glue``.
+
+    Returns:
+        "budget_epochs", "image_size" and "seeds" of the main runs; with a sweep also
+        "sweep_epochs", "lr_<label>" (each variant's chosen value), "top_lr" (the largest
+        value swept) and "top_lr_<label>" (each variant's score there, "-" if it diverged).
+        Spaces in labels become underscores.
+    """
+    runs = results["runs"]
+    facts: dict[str, int | str] = {
+        "budget_epochs": runs[0]["config"]["epochs"],
+        "image_size": runs[0]["config"]["image_size"],
+        "seeds": len({r["seed"] for r in runs}),
+    }
+    if "sweep" not in results:
+        return facts
+    sweep = results["sweep"]["runs"]
+    top = max(r["value"] for r in sweep)
+    facts.update(sweep_epochs=sweep[0]["config"]["epochs"], top_lr=f"{top:g}")
+    for label, value in results["sweep"]["chosen"].items():
+        facts[f"lr_{label.replace(' ', '_')}"] = f"{value:g}"
+    for r in sweep:
+        if r["value"] == top:
+            score = "-" if r["score"] is None else f"{r['score']:.0f}"
+            facts[f"top_lr_{r['label'].replace(' ', '_')}"] = score
+    return facts
+
+
 def _pm(mean: float, std: float, digits: int = 1) -> str:
     if math.isnan(mean):
         return "-"
