@@ -34,7 +34,7 @@ from alexnet_lab.experiments.paper import (
     variant_errors,
     verdict,
 )
-from alexnet_lab.experiments.summary import paired_p
+from alexnet_lab.experiments.summary import paired_p, ranking
 from alexnet_lab.viz.claims import plot_deltas, plot_error_curves, plot_sweep
 
 matplotlib.use("Agg")
@@ -380,3 +380,14 @@ def test_study_facts_are_read_from_the_stored_results():
     assert (cifar["top_lr_LRN"], cifar["top_lr_no_LRN"]) == ("44", "90")  # no LRN at chance
     ablations = study_facts(json.loads((RESULTS / "ablations-cpu.json").read_text()))
     assert ablations == {"budget_epochs": 12, "image_size": 96, "seeds": 3}  # no sweep
+    full = study_facts(json.loads((RESULTS / "ablations_full-cpu.json").read_text()))
+    assert full == {"budget_epochs": 45, "image_size": 128, "seeds": 1}  # the cpu profile's own
+
+
+def test_the_full_budget_ranks_lrn_and_dropout_as_the_short_budget_does():
+    # The chapter says so in words; a rerun that changes either ranking must change the prose.
+    full = json.loads((RESULTS / "ablations_full-cpu.json").read_text())["runs"]
+    short = json.loads((RESULTS / "ablations-cpu.json").read_text())["runs"]
+    toggles = ranking(full)
+    assert sorted(toggles) == ["baseline", "no LRN", "no dropout"]
+    assert ranking(short, among=toggles) == toggles

@@ -19,6 +19,7 @@ from alexnet_lab.experiments.summary import (
     curve_band,
     mean_std,
     paired_p,
+    ranking,
     speed_score,
     sweep_table,
     time_to_error,
@@ -160,6 +161,14 @@ def test_variant_table_gives_deltas_against_the_baseline_over_paired_seeds():
     assert variant_table(runs, "val_top5", baseline="worse")[0].delta == pytest.approx(
         2.1667, abs=1e-3
     )
+
+
+def test_ranking_orders_variants_from_lowest_error_and_keeps_only_those_asked():
+    runs = [run("base", s, v) for s, v in enumerate([80.0, 81.0])]
+    runs += [run("worse", s, v) for s, v in enumerate([78.0, 79.0])]
+    runs += [run("better", 0, 85.0), {"label": "better", "seed": 1, "diverged": "Loss is nan"}]
+    assert ranking(runs) == ["better", "base", "worse"]
+    assert ranking(runs, among=("worse", "base")) == ["base", "worse"]
 
 
 def test_curve_band_gives_the_error_mean_and_std_over_seeds():

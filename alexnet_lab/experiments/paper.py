@@ -168,6 +168,8 @@ CLAIMS: tuple[Claim, ...] = (
            "layers_lrn_pooling", "ablations_full", "no LRN"),
     _saved("dropout_full_top1", "dropout, full budget: top-1 error saved", None, "4.2",
            "layers_fc_dropout_softmax", "ablations_full", "no dropout"),
+    _saved("dropout_full_gap", "dropout, full budget: train - val top-1 gap closed", None,
+           "4.2", "layers_fc_dropout_softmax", "ablations_full", "no dropout", key="gap"),
     # Sections 4.1 and 6: ten patches at test time, 39.0 -> 37.5 top-1, 18.3 -> 17.0 top-5
     # (ILSVRC-2010 test).
     _saved("ten_crop_top1", "ten patches, not the centre: top-1 error saved", 1.5, "4.1, 6",

@@ -156,6 +156,13 @@ def variant_table(
     return rows
 
 
+def ranking(runs: Sequence[dict], among: Sequence[str] | None = None) -> list[str]:
+    """Variant labels from the lowest mean val top-1 error to the highest (those in ``among``
+    only, if given)."""
+    rows = [r for r in variant_table(runs) if among is None or r.label in among]
+    return [r.label for r in sorted(rows, key=lambda r: -r.mean)]
+
+
 def curve_band(
     runs: Sequence[dict], label: str, key: str = "train_top1", error: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
