@@ -85,7 +85,11 @@ def test_lrn_study_follows_cuda_convnet_and_ablations_share_one_budget():
     norm = get_study("normalization").configs(get_profile("cpu"))
     assert len(abl) == 6 * 3 and len(norm) == 4 * 3
     assert {(c.image_size, c.epochs, c.schedule) for _, _, c in abl + norm} == {(96, 12, "cosine")}
-    assert {c.normalize for _, _, c in norm} == {"mean", "mean_std"}
+    # the paper's inputs with the paper's init; He init assumes unit-variance inputs
+    assert {(c.normalize, c.init) for _, _, c in norm} == {
+        ("mean", "paper"),
+        ("mean_std", "kaiming"),
+    }
     # at the recipe's learning rate (if the sweep picks it) mean/std runs are ablations runs
     assert {c for _, _, c in norm if c.normalize == "mean_std"} <= {c for _, _, c in abl}
     half = [c for label, _, c in abl if label == "one column, half width"]
