@@ -356,7 +356,7 @@ def test_study_results_show_the_stored_run_and_name_the_command_for_a_missing_on
     assert not any(tmp_path.iterdir())  # nothing re-run outside the smoke profile
 
 
-@pytest.mark.parametrize("name", ["relu_vs_tanh", "lrn_cifar10"])
+@pytest.mark.parametrize("name", ["relu_vs_tanh", "lrn_cifar10", "normalization"])
 def test_a_stored_study_chose_each_rate_inside_its_sweep_and_trained_with_it(name):
     stored = json.loads((RESULTS / f"{name}-cpu.json").read_text())
     study, sweep = STUDIES[name], stored["sweep"]
@@ -382,6 +382,11 @@ def test_study_facts_are_read_from_the_stored_results():
     assert ablations == {"budget_epochs": 12, "image_size": 96, "seeds": 3}  # no sweep
     full = study_facts(json.loads((RESULTS / "ablations_full-cpu.json").read_text()))
     assert full == {"budget_epochs": 45, "image_size": 128, "seeds": 1}  # the cpu profile's own
+    norm = study_facts(json.loads((RESULTS / "normalization-cpu.json").read_text()))
+    assert {k: v for k, v in norm.items() if k.startswith("lr_")} == {
+        "lr_mean_std": "0.04", "lr_mean_std_no_LRN": "0.01", "lr_mean_only": "0.01",
+        "lr_mean_only_no_LRN": "0.01",
+    }  # fmt: skip
 
 
 def test_the_full_budget_ranks_lrn_and_dropout_as_the_short_budget_does():
@@ -391,3 +396,11 @@ def test_the_full_budget_ranks_lrn_and_dropout_as_the_short_budget_does():
     toggles = ranking(full)
     assert sorted(toggles) == ["baseline", "no LRN", "no dropout"]
     assert ranking(short, among=toggles) == toggles
+
+
+def test_lrn_saves_error_on_unit_variance_inputs_and_costs_it_on_the_papers():
+    # The chapter says so in words; a rerun that flips either sign must change the prose.
+    stored = json.loads((RESULTS / "normalization-cpu.json").read_text())
+    saved = {k.claim.name: k for k in check_study("normalization", stored)}
+    assert saved["lrn_mean_std_top1"].n == saved["lrn_mean_top1"].n == 3
+    assert saved["lrn_mean_std_top1"].ours > 0 > saved["lrn_mean_top1"].ours

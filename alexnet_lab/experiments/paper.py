@@ -23,6 +23,7 @@ error with it, in points, so a positive number means the trick helps, as all the
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -428,6 +429,10 @@ def ten_crop_results(bench: Mapping, source: str = "") -> dict:
 # --- one study's tables and curves ---------------------------------------------------------
 
 
+def _name(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")
+
+
 def study_facts(results: Mapping) -> dict[str, int | str]:
     """The facts about a results JSON that a chapter's prose quotes, for ``glue``.
 
@@ -435,7 +440,8 @@ def study_facts(results: Mapping) -> dict[str, int | str]:
         "budget_epochs", "image_size" and "seeds" of the main runs; with a sweep also
         "sweep_epochs", "lr_<label>" (each variant's chosen value), "top_lr" (the largest
         value swept) and "top_lr_<label>" (each variant's score there, "-" if it diverged).
-        Spaces in labels become underscores.
+        In labels, each run of characters other than letters and digits becomes one
+        underscore ("mean/std, no LRN" -> "mean_std_no_LRN").
     """
     runs = results["runs"]
     facts: dict[str, int | str] = {
@@ -449,11 +455,11 @@ def study_facts(results: Mapping) -> dict[str, int | str]:
     top = max(r["value"] for r in sweep)
     facts.update(sweep_epochs=sweep[0]["config"]["epochs"], top_lr=f"{top:g}")
     for label, value in results["sweep"]["chosen"].items():
-        facts[f"lr_{label.replace(' ', '_')}"] = f"{value:g}"
+        facts[f"lr_{_name(label)}"] = f"{value:g}"
     for r in sweep:
         if r["value"] == top:
             score = "-" if r["score"] is None else f"{r['score']:.0f}"
-            facts[f"top_lr_{r['label'].replace(' ', '_')}"] = score
+            facts[f"top_lr_{_name(r['label'])}"] = score
     return facts
 
 
