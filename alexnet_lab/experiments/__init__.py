@@ -241,8 +241,13 @@ LRN_CIFAR10 = Study(
 )  # fmt: skip
 
 # The ablations' budget: shorter than the cpu profile (3 seeds of every variant in a few
-# hours on 2 cores); smoke keeps the profile's own.
-ABLATION_BUDGET = {"cpu": {"image_size": 96, "epochs": 12}, "gpu": {"epochs": 30}}
+# hours on 2 cores). Smoke: one step of 40 images, so that the chapter re-runs the three
+# Imagenette studies (17 runs) under nbval in well under a minute.
+ABLATION_BUDGET = {
+    "smoke": {"train_per_class": 4, "batch_size": 40},
+    "cpu": {"image_size": 96, "epochs": 12},
+    "gpu": {"epochs": 30},
+}
 
 ABLATIONS = Study(
     "ablations",
@@ -253,8 +258,8 @@ ABLATIONS = Study(
     "net (one column, half the kernels in conv1-conv4, conv5 and the fc layers whole). "
     "Input normalization is the study 'normalization'. Every variant has the same budget "
     "(ABLATION_BUDGET), shorter than the cpu profile so that 3 seeds of each fit in a few "
-    "hours on 2 cores: 96 px crops, 12 epochs of the cosine schedule (smoke: the profile "
-    "itself; gpu: 224 px, 30 epochs). Seeds pair the runs: seed s of a variant and of the "
+    "hours on 2 cores: 96 px crops, 12 epochs of the cosine schedule (smoke: one step of "
+    "40 images; gpu: 224 px, 30 epochs). Seeds pair the runs: seed s of a variant and of the "
     "baseline share the data order and augmentation.",
     variants={
         "baseline": {},
@@ -307,6 +312,7 @@ ABLATIONS_FULL = Study(
     "hold at the profile's own budget? The baseline is the profile's model itself "
     "(runs/<profile>/base), one seed.",
     variants={"baseline": {}, "no LRN": {"lrn": False}, "no dropout": {"dropout": 0.0}},
+    profile_budget={"smoke": ABLATION_BUDGET["smoke"]},  # smoke: the ablations' own runs
 )
 
 STUDIES = {
