@@ -242,7 +242,7 @@ def test_check_study_and_the_line_on_where_results_come_from(figure_1):
     r["runs"][0] = {**r["runs"][0], "trained_now": True}
     assert describe_results(r) == (
         "relu_vs_tanh, test profile: 1 sweep runs and 4 runs (1 diverged; 2 trained by this "
-        "call, the others loaded from their run folders); finished 2026-01-02T03:04:05 on CPU "
+        "call, the others recorded by earlier calls); finished 2026-01-02T03:04:05 on CPU "
         "(x86_64), 2 threads, commit 0123456789ab"
     )
 
@@ -379,9 +379,19 @@ def test_study_facts_are_read_from_the_stored_results():
     assert (cifar["lr_LRN"], cifar["lr_no_LRN"], cifar["top_lr"]) == ("0.03", "0.01", "0.1")
     assert (cifar["top_lr_LRN"], cifar["top_lr_no_LRN"]) == ("44", "90")  # no LRN at chance
     ablations = study_facts(json.loads((RESULTS / "ablations-cpu.json").read_text()))
-    assert ablations == {"budget_epochs": 12, "image_size": 96, "seeds": 3}  # no sweep
+    assert ablations == {
+        "budget_epochs": 12,
+        "image_size": 96,
+        "seeds": 3,
+        "minutes": "7 to 38",
+    }  # no sweep
     full = study_facts(json.loads((RESULTS / "ablations_full-cpu.json").read_text()))
-    assert full == {"budget_epochs": 45, "image_size": 128, "seeds": 1}  # the cpu profile's own
+    assert full == {
+        "budget_epochs": 45,
+        "image_size": 128,
+        "seeds": 1,
+        "minutes": "25 to 39",
+    }  # the cpu profile's own
     norm = study_facts(json.loads((RESULTS / "normalization-cpu.json").read_text()))
     assert {k: v for k, v in norm.items() if k.startswith("lr_")} == {
         "lr_mean_std": "0.04", "lr_mean_std_no_LRN": "0.01", "lr_mean_only": "0.01",

@@ -282,8 +282,8 @@ NORMALIZATION = Study(
     "alpha * sum a^2 is far below k, and LRN divides by a near constant)? The ablations' "
     "budget. Mean-only inputs start from the paper's init (N(0, 0.01^2) weights), as in the "
     "paper: He init assumes unit-variance inputs, and with inputs 60 times larger the net "
-    "without LRN learned best at the smallest rate tried, 1e-5, to only 70% held-out error "
-    "after 5 epochs (a first run of this study; the paper's init: 47% at 1e-2). At "
+    "without LRN learned best at the smallest rate tried, 1e-5, and poorly (a first run of "
+    "this study). At "
     "the cpu recipe's learning rate (0.04) mean-only inputs diverge in the first epochs (a "
     "pilot), so each variant gets its own learning rate, chosen by a sweep (1e-5 to 0.1) on "
     "100 images per class held out of the training split (5 epochs).",

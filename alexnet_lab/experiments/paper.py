@@ -336,7 +336,7 @@ def describe_results(results: Mapping) -> str:
     swept = f"{len(sweep)} sweep runs and " if sweep else ""
     return (
         f"{results['study']}, {results['profile']} profile: {swept}{len(runs)} runs ({diverged} "
-        f"diverged; {now} trained by this call, the others loaded from their run folders); "
+        f"diverged; {now} trained by this call, the others recorded by earlier calls); "
         f"finished {results.get('finished', '?')}{where}{commit}"
     )
 
@@ -437,7 +437,8 @@ def study_facts(results: Mapping) -> dict[str, int | str]:
     """The facts about a results JSON that a chapter's prose quotes, for ``glue``.
 
     Returns:
-        "budget_epochs", "image_size" and "seeds" of the main runs; with a sweep also
+        "budget_epochs", "image_size", "seeds" and "minutes" (the range of their wall
+        times, "25 to 39") of the main runs; with a sweep also
         "sweep_epochs", "lr_<label>" (each variant's chosen value), "top_lr" (the largest
         value swept) and "top_lr_<label>" (each variant's score there, "-" if it diverged).
         In labels, each run of characters other than letters and digits becomes one
@@ -449,6 +450,9 @@ def study_facts(results: Mapping) -> dict[str, int | str]:
         "image_size": runs[0]["config"]["image_size"],
         "seeds": len({r["seed"] for r in runs}),
     }
+    minutes = [r["wall_seconds"] / 60 for r in runs if "wall_seconds" in r]
+    if minutes:
+        facts["minutes"] = f"{min(minutes):.0f} to {max(minutes):.0f}"
     if "sweep" not in results:
         return facts
     sweep = results["sweep"]["runs"]
